@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+# mapwatch: deps -> BPF object -> skeleton -> user objects -> ./mapwatch
+#
+#   make          build ./mapwatch (installs missing build packages first)
+#   make test     install everything the tests need, build, run every test
+#   make demo     build, run the bundled demo workload, capture it, print the report
+#   make install  install to $(PREFIX)/sbin
+#   V=1           show full commands
+
+OUTPUT := .output
+ARCH := x86
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+PREFIX ?= /usr/local
+PKGS := libbpf libelf json-c glib-2.0 capstone zlib
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
+	  -I$(OUTPUT) -Iuser -Ibpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
+
+GOBIN_SRCS := $(wildcard user/gobin/*.c)
+CORE_SRCS := $(GOBIN_SRCS) user/probes.c user/disasm.c user/probeplan.c user/symbolize.c \
+	     user/model.c user/report_json.c user/report_text.c user/target.c
+APP_SRCS := $(CORE_SRCS) user/attach.c user/capture.c user/info.c user/report_cmd.c user/main.c
+CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
+APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps test unit integration demo install clean
+.DELETE_ON_ERROR:
+
+# Dependencies are installed first, then a sub-make builds with them in place.
+all: deps
+	$(Q)$(MAKE) mapwatch
+
+# Quiet when everything is installed; installs what is missing (needs root).
+deps:
+	$(Q)tools/setup-deps.sh --build
+
+$(OUTPUT)/mapwatch.bpf.o: bpf/mapwatch.bpf.c bpf/mapwatch.h vmlinux/$(ARCH)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/mapwatch.skel.h: $(OUTPUT)/mapwatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mapwatch_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h) bpf/mapwatch.h probes/*.def
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/attach.o: $(OUTPUT)/mapwatch.skel.h
+
+mapwatch: $(APP_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(CORE_OBJS)
+	$(call msg,TEST-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_OBJS) $(LDLIBS) -o $@
+
+# Everything the tests use, toolchains included, comes from tools/setup-deps.sh.
+test:
+	$(Q)tools/setup-deps.sh
+	$(Q)$(MAKE) mapwatch $(UNIT_TESTS)
+	$(Q)tests/run.sh
+
+demo: all
+	$(Q)tools/demo.sh
+
+install: all
+	install -D -m 0755 mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT) mapwatch

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install everything mapwatch needs to build and test, from Debian's packages only.
+# Idempotent and quiet when everything is present. Needs root (apt-get).
+#
+#   tools/setup-deps.sh            build deps + every Go toolchain the tests use
+#   tools/setup-deps.sh --build    build deps only (what `make` needs)
+set -euo pipefail
+
+want_go=1
+[ "${1:-}" = "--build" ] && want_go=0
+
+# Go toolchains: version -> suite. Pinned low suites are used only with -t SUITE.
+GO_VERSIONS=(1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:bookworm-backports
+	    1.24:trixie 1.25:trixie-backports 1.26:trixie-backports)
+
+BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libjson-c-dev libglib2.0-dev jq
+	    pkg-config make gcc binutils)
+
+log() { printf 'setup-deps: %s\n' "$*" >&2; }
+
+missing_pkgs() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+			printf '%s\n' "$p"
+	done
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	m=$(missing_pkgs "${BUILD_PKGS[@]}")
+	[ -z "$m" ] && exit 0
+	log "missing packages: $(echo $m); run as root: sudo $0"
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+updated=0
+apt_update() {
+	[ "$updated" = 1 ] && return 0
+	log "apt-get update"
+	apt-get -qq update >/dev/null
+	updated=1
+}
+
+# Extra suites, pinned to priority 1 so nothing is upgraded from them unless asked with -t.
+add_suites() {
+	local list=/etc/apt/sources.list.d/mapwatch-go.sources pref=/etc/apt/preferences.d/mapwatch-go
+	if [ ! -f "$list" ]; then
+		cat >"$list" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports trixie trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+		updated=0
+	fi
+	if [ ! -f "$pref" ]; then
+		cat >"$pref" <<'PIN'
+Package: *
+Pin: release n=bookworm-backports
+Pin-Priority: 100
+
+Package: *
+Pin: release n=trixie
+Pin-Priority: 1
+
+Package: *
+Pin: release n=trixie-backports
+Pin-Priority: 1
+PIN
+	fi
+}
+
+m=$(missing_pkgs "${BUILD_PKGS[@]}")
+if [ -n "$m" ]; then
+	apt_update
+	log "installing $(echo $m)"
+	apt-get -qq install -y --no-install-recommends $m >/dev/null
+fi
+
+if [ "$want_go" = 1 ]; then
+	need=()
+	for vs in "${GO_VERSIONS[@]}"; do
+		v=${vs%%:*}
+		[ -x "/usr/lib/go-$v/bin/go" ] || need+=("$vs")
+	done
+	if [ "${#need[@]}" -gt 0 ]; then
+		add_suites
+		apt_update
+		for vs in "${need[@]}"; do
+			v=${vs%%:*} s=${vs#*:}
+			log "installing golang-$v-go from $s"
+			apt-get -qq install -y --no-install-recommends -t "$s" "golang-$v-go" >/dev/null
+		done
+	fi
+fi
+exit 0

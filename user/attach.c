@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "attach.h"
+#include "log.h"
+#include "mapwatch.skel.h"
+#include "mwerr.h"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && mw_verbose < 2)
+		return 0;
+	if (level == LIBBPF_INFO && !mw_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int priv_status(int e)
+{
+	return e == EPERM || e == EACCES ? MW_EXIT_PRIV : MW_EXIT_FAIL;
+}
+
+int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx, char *err,
+		size_t errlen)
+{
+	int e;
+
+	memset(a, 0, sizeof(*a));
+	libbpf_set_print(libbpf_print);
+	a->skel = mapwatch_bpf__open();
+	if (!a->skel) {
+		e = errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(e));
+		return MW_EXIT_FAIL;
+	}
+	if (ringbuf_bytes)
+		bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
+	e = mapwatch_bpf__load(a->skel);
+	if (e) {
+		e = -e;
+		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(e),
+			 priv_status(e) == MW_EXIT_PRIV ?
+				 " (run as root, or with CAP_BPF and CAP_PERFMON)" :
+				 " (is this kernel built with BPF and BTF? run with -v for details)");
+		attach_close(a);
+		return MW_EXIT_PRIV;	/* either way: BPF is not available to us */
+	}
+	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events),
+				 (ring_buffer_sample_fn)cb, ctx, NULL);
+	if (!a->rb) {
+		e = errno;
+		snprintf(err, errlen, "cannot create the ring buffer: %s", strerror(e));
+		attach_close(a);
+		return MW_EXIT_FAIL;
+	}
+	return MW_EXIT_OK;
+}
+
+static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const char *path,
+		    int64_t off, __u64 cookie, char *err, size_t errlen, const char *what)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = false);
+	struct bpf_link *l, **nl;
+
+	if (off < 0) {
+		snprintf(err, errlen, "%s: address is not in the file", what);
+		return -1;
+	}
+	l = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)off, &opts);
+	if (!l) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot attach a uprobe to %s (file offset %#llx): %s", what,
+			 (unsigned long long)off, strerror(e));
+		return -1;
+	}
+	nl = realloc(a->links, (size_t)(a->nlinks + 1) * sizeof(*nl));
+	if (!nl) {
+		bpf_link__destroy(l);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->links = nl;
+	a->links[a->nlinks++] = l;
+	return 0;
+}
+
+int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
+		  char *err, size_t errlen)
+{
+	struct mw_target_cfg cfg = {
+		.goid_off = (__u32)t->layout->goid,
+		.writing_off = (__u32)t->layout->writing,
+		.writing_mask = (__u8)t->layout->writing_mask,
+	};
+	__u32 key = (__u32)t->pid;
+
+	a->pid = t->pid;
+	if (bpf_map__update_elem(a->skel->maps.targets, &key, sizeof(key), &cfg, sizeof(cfg),
+				 BPF_ANY)) {
+		snprintf(err, errlen, "cannot configure the target: %s", strerror(errno));
+		return MW_EXIT_FAIL;
+	}
+	for (int i = 0; i < plan->n; i++) {
+		const struct planned_probe *pp = &plan->p[i];
+		const char *name = probe_defs[pp->id].symbol;
+		char what[192];
+
+		if (pp->error[0])
+			continue;
+		snprintf(what, sizeof(what), "%s entry", name);
+		if (add_link(a, a->skel->progs.mw_entry, t->pid, t->open_path, pp->entry_off,
+			     pp->id, err, errlen, what))
+			return MW_EXIT_ATTACH;
+		for (int r = 0; r < pp->pts.nrets; r++) {
+			snprintf(what, sizeof(what), "%s RET #%d", name, r + 1);
+			if (add_link(a, a->skel->progs.mw_ret, t->pid, t->open_path,
+				     pp->ret_off[r], pp->id, err, errlen, what))
+				return MW_EXIT_ATTACH;
+		}
+		pr_debug("attached %s: entry %#llx (+%llu), %d RET\n", name,
+			 (unsigned long long)pp->pts.entry,
+			 (unsigned long long)(pp->pts.entry - pp->fn->entry), pp->pts.nrets);
+	}
+	return MW_EXIT_OK;
+}
+
+int attach_poll(struct attach *a, int timeout_ms)
+{
+	/*
+	 * Records are submitted without a wakeup until enough are waiting, so epoll may stay
+	 * quiet: consume whatever is there after every wait.
+	 */
+	int n = ring_buffer__poll(a->rb, timeout_ms), m;
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	m = ring_buffer__consume(a->rb);
+	if (m < 0)
+		return m;
+	return (n > 0 ? n : 0) + m;
+}
+
+void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	memset(out, 0, sizeof(uint64_t) * MW_STAT__MAX);
+	if (ncpu <= 0 || !a->skel)
+		return;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 k = 0; k < MW_STAT__MAX; k++) {
+		if (bpf_map__lookup_elem(a->skel->maps.stats, &k, sizeof(k), vals,
+					 sizeof(*vals) * (size_t)ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
+void attach_close(struct attach *a)
+{
+	for (int i = 0; i < a->nlinks; i++)
+		bpf_link__destroy(a->links[i]);
+	free(a->links);
+	ring_buffer__free(a->rb);
+	mapwatch_bpf__destroy(a->skel);
+	memset(a, 0, sizeof(*a));
+}
+
+/* The calibration target: a real call the compiler cannot remove. */
+__attribute__((noinline)) void mw_calibration_target(volatile int *x)
+{
+	__asm__ volatile("" ::: "memory");
+	(*x)++;
+}
+
+/* File offset of one of our own functions, from /proc/self/maps. */
+static int64_t self_offset(uintptr_t addr)
+{
+	char line[4096];
+	int64_t off = -1;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, o;
+
+		if (sscanf(line, "%llx-%llx %*4s %llx", &s, &e, &o) == 3 && addr >= s && addr < e) {
+			off = (int64_t)(addr - s + o);
+			break;
+		}
+	}
+	fclose(f);
+	return off;
+}
+
+static double time_calls(int n)
+{
+	struct timespec t0, t1;
+	volatile int x = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++)
+		mw_calibration_target(&x);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+}
+
+double attach_calibrate(struct attach *a)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = MW_MAX_FUNCS);
+	const int n = 2000;
+	int64_t off = self_offset((uintptr_t)mw_calibration_target);
+	struct bpf_link *l;
+	double base, probed;
+
+	if (off < 0)
+		return -1;
+	base = time_calls(n);
+	l = bpf_program__attach_uprobe_opts(a->skel->progs.mw_calib, getpid(), "/proc/self/exe",
+					    (size_t)off, &opts);
+	if (!l)
+		return -1;
+	time_calls(50);	/* warm up */
+	probed = time_calls(n);
+	bpf_link__destroy(l);
+	return probed > base ? (probed - base) / n : -1;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* The only part of user space that talks to the kernel: load BPF, attach uprobes, read back. */
+#ifndef MW_ATTACH_H
+#define MW_ATTACH_H
+
+#include <linux/types.h>
+#include <stdint.h>
+#include "../bpf/mapwatch.h"
+#include "probeplan.h"
+#include "target.h"
+
+struct mapwatch_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+typedef int (*record_fn)(void *ctx, const void *data, size_t size);
+
+struct attach {
+	struct mapwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	int nlinks;
+	pid_t pid;
+};
+
+/* Open and load the BPF object. Returns an MW_EXIT_* status; message in err. */
+int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx, char *err,
+		size_t errlen);
+/* Configure the target and attach every usable probe of the plan. MW_EXIT_* status. */
+int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
+		  char *err, size_t errlen);
+/* Wait up to timeout_ms for records; calls cb for each. Returns records or -errno. */
+int attach_poll(struct attach *a, int timeout_ms);
+/* Sum of the per-CPU counters. */
+void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX]);
+/* Detach every probe (the target runs on untouched), then free. */
+void attach_close(struct attach *a);
+
+/*
+ * Measure what one uprobe hit costs on this host: call a local function with and without a
+ * probe on it. Returns seconds per hit, or a negative value if it could not be measured.
+ */
+double attach_calibrate(struct attach *a);
+
+#endif

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/* mapwatch capture: attach, stream map writes into the model, report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "attach.h"
+#include "commands.h"
+#include "log.h"
+#include "mwerr.h"
+#include "report.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Ring-buffer callback: check the record, hand it to the model. */
+static int on_record(void *ctx, const void *data, size_t size)
+{
+	struct mw_model *m = ctx;
+
+	if (size < sizeof(struct mw_write_rec)) {
+		m->rejected++;
+		return 0;
+	}
+	model_add_write(m, data);
+	return 0;
+}
+
+static int touch(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -1;
+	return close(fd);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int cmd_capture(const struct capture_opts *o)
+{
+	struct capture_meta meta = { 0 };
+	struct probe_plan plan;
+	struct mw_model model;
+	struct attach at = { 0 };
+	struct target t;
+	uint64_t st[MW_STAT__MAX];
+	json_object *doc;
+	double t0, next_progress, per_hit;
+	char err[512];
+	int rc;
+
+	rc = target_open_pid(&t, o->pid, err, sizeof(err));
+	if (rc) {
+		pr_err("%s\n", err);
+		return rc;
+	}
+	probeplan_build(&t.gb, t.layout->impl, &plan);
+	if (!plan.usable) {
+		pr_err("%s: no map-write function of the runtime can be probed\n", t.exe);
+		target_close(&t);
+		return MW_EXIT_UNSUPPORTED;
+	}
+	for (int i = 0; i < plan.n; i++)
+		if (plan.p[i].error[0])
+			pr_info("mapwatch: not probing %s: %s\n", probe_defs[plan.p[i].id].symbol,
+				plan.p[i].error);
+
+	model_init(&model, &t.gb, t.layout, t.bias);
+	rc = attach_load(&at, (size_t)o->ringbuf_mb << 20, on_record, &model, err, sizeof(err));
+	if (rc) {
+		pr_err("%s\n", err);
+		goto out;
+	}
+	per_hit = attach_calibrate(&at);
+	install_signals();
+	rc = attach_target(&at, &t, &plan, err, sizeof(err));
+	if (rc) {
+		pr_err("%s\n", err);
+		goto out;
+	}
+
+	clock_gettime(CLOCK_REALTIME, &meta.started);
+	t0 = now_s();
+	next_progress = t0 + 10;
+	pr_info("mapwatch: watching PID %d (%s, %s maps): %d map-write functions, %d uprobes; "
+		"%.0f s, Ctrl-C to stop early\n",
+		o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable, plan.uprobes,
+		o->duration_s);
+	if (o->ready_file && touch(o->ready_file))
+		pr_err("cannot create %s: %s\n", o->ready_file, strerror(errno));
+
+	meta.end_reason = "duration";
+	for (;;) {
+		double now;
+		int n = attach_poll(&at, 100);
+
+		if (n < 0 && n != -EINTR) {
+			pr_err("reading the ring buffer: %s\n", strerror(-n));
+			meta.end_reason = "error";
+			break;
+		}
+		now = now_s();
+		if (stop_signal) {
+			meta.end_reason = "signal";
+			break;
+		}
+		if (!target_alive(o->pid)) {
+			meta.end_reason = "target exited";
+			break;
+		}
+		if (now - t0 >= o->duration_s)
+			break;
+		if (now >= next_progress) {
+			attach_stats(&at, st);
+			pr_info("mapwatch: %.0f s: %llu writes on %u maps, %llu probe hits, "
+				"%llu lost\n",
+				now - t0, (unsigned long long)model.writes,
+				g_hash_table_size(model.maps),
+				(unsigned long long)(st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS]),
+				(unsigned long long)st[MW_STAT_RB_DROPS]);
+			next_progress = now + 10;
+		}
+	}
+	meta.duration_s = now_s() - t0;
+	/* Drain what the kernel still holds, then read the counters once, at the end. */
+	while (attach_poll(&at, 0) > 0)
+		;
+	attach_stats(&at, st);
+	attach_close(&at);
+
+	meta.pid = o->pid;
+	meta.exe = t.exe;
+	meta.go_version = t.gb.bi.version;
+	meta.map_impl = impl_name(t.layout->impl);
+	meta.stripped = !t.gb.img.has_symtab;
+	meta.pie = t.gb.img.pie;
+	meta.events_total = model.writes + model.rejected;
+	meta.events_lost = st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
+	meta.probe_hits = st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS];
+	meta.per_hit_s = per_hit;
+	meta.uprobes = plan.uprobes;
+	meta.hot_probes = "map writes: entry and every RET";
+	if (!strcmp(meta.end_reason, "target exited"))
+		pr_info("mapwatch: PID %d exited; writing the report\n", o->pid);
+
+	doc = report_build(&model, &meta);
+	rc = MW_EXIT_OK;
+	if (o->json_path && report_write_json(doc, o->json_path, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		rc = MW_EXIT_FAIL;
+	}
+	report_print_text(doc, stdout);
+	fflush(stdout);
+	json_object_put(doc);
+out:
+	attach_close(&at);
+	model_free(&model);
+	target_close(&t);
+	return rc;
+}

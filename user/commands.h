@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MW_COMMANDS_H
+#define MW_COMMANDS_H
+
+#include <sys/types.h>
+
+struct capture_opts {
+	pid_t pid;
+	double duration_s;
+	const char *json_path;
+	const char *ready_file;	/* created once every probe is attached */
+	int ringbuf_mb;
+};
+
+/* Each returns an MW_EXIT_* status and has printed its one-line error. */
+int cmd_capture(const struct capture_opts *o);
+int cmd_info(pid_t pid, const char *binary);
+int cmd_report(const char *path);
+
+#endif

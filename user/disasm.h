@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Where to put the probes of one function: found by decoding it whole (capstone). */
+#ifndef MW_DISASM_H
+#define MW_DISASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISASM_MAX_RETS 16
+
+struct probe_points {
+	uint64_t entry;		/* where the entry probe goes */
+	bool after_stack_check;	/* entry is past the morestack check (fires once per call) */
+	int nrets;
+	uint64_t rets[DISASM_MAX_RETS];
+	int ninsns;
+};
+
+/*
+ * Pure: decode code[0..len) located at addr. Refuses (returns -1, message in err) a function
+ * that does not decode cleanly, has no RET, or leaves through a jump to another function (its
+ * RET probes would miss those exits).
+ */
+int disasm_probe_points(const uint8_t *code, size_t len, uint64_t addr, struct probe_points *pp,
+			char *err, size_t errlen);
+
+#endif

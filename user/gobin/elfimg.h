@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* An ELF file mapped read-only, with its segments and sections (libelf). */
+#ifndef MW_ELFIMG_H
+#define MW_ELFIMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ELFIMG_MAX_SEGS 32
+
+struct elfimg_seg {
+	uint64_t vaddr, memsz, offset, filesz;
+	uint32_t flags;		/* PF_R | PF_W | PF_X */
+};
+
+struct elfimg_sec {
+	const char *name;
+	uint64_t addr, offset, size;
+	uint32_t type;
+	uint64_t flags;		/* SHF_* */
+};
+
+struct elfimg {
+	int fd;
+	void *elf;		/* Elf * */
+	const uint8_t *data;	/* the whole file */
+	size_t size;
+	bool pie;		/* ET_DYN */
+	bool has_symtab;
+	bool has_dwarf;
+	int nsegs;
+	struct elfimg_seg segs[ELFIMG_MAX_SEGS];
+	int nsecs;
+	struct elfimg_sec *secs;
+};
+
+/* Open path; on failure returns -errno or -EINVAL (not ELF), with a message in err. */
+int elfimg_open(struct elfimg *img, const char *path, char *err, size_t errlen);
+void elfimg_close(struct elfimg *img);
+
+const struct elfimg_sec *elfimg_section(const struct elfimg *img, const char *name);
+/* File bytes backing [vaddr, vaddr+len), or NULL when not all in the file. */
+const uint8_t *elfimg_at(const struct elfimg *img, uint64_t vaddr, uint64_t len);
+/* File offset of a virtual address inside a PT_LOAD segment, or -1. */
+int64_t elfimg_vaddr_to_offset(const struct elfimg *img, uint64_t vaddr);
+/* Link-time address of the first PT_LOAD (for the PIE load bias). */
+uint64_t elfimg_first_load_vaddr(const struct elfimg *img);
+
+#endif

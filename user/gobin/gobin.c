@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#include <elf.h>
+#include <stdio.h>
+#include <string.h>
+#include "gobin.h"
+
+uint64_t gobin_u64(const struct gobin *gb, uint64_t vaddr)
+{
+	const uint8_t *p = elfimg_at(&gb->img, vaddr, 8);
+	uint64_t v = 0;
+
+	if (p)
+		memcpy(&v, p, 8);
+	return v;
+}
+
+static int find_pclntab(struct gobin *gb, char *err, size_t errlen)
+{
+	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
+	const struct elfimg *img = &gb->img;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct elfimg_sec *s = elfimg_section(img, names[i]);
+
+		if (!s || s->type == SHT_NOBITS || s->offset >= img->size)
+			continue;
+		gb->pcln_where = names[i];
+		return pclntab_parse_header(&gb->pcln, img->data + s->offset,
+					    img->size - s->offset, s->addr, err, errlen);
+	}
+	/*
+	 * cgo + PIE (external link, Go <= 1.25) merges the table into .data.rel.ro, and
+	 * section headers may be gone: scan non-executable segments at 8-byte alignment.
+	 */
+	for (int i = 0; i < img->nsegs; i++) {
+		const struct elfimg_seg *g = &img->segs[i];
+
+		if (g->flags & PF_X)
+			continue;
+		for (uint64_t o = (8 - g->vaddr % 8) % 8; o + PCLN_HEADER_SIZE <= g->filesz; o += 8) {
+			const uint8_t *p;
+
+			if (g->offset + o + PCLN_HEADER_SIZE > img->size)
+				break;
+			p = img->data + g->offset + o;
+			if (!pclntab_magic_at(p))
+				continue;
+			if (!pclntab_parse_header(&gb->pcln, p, img->size - g->offset - o,
+						  g->vaddr + o, err, errlen)) {
+				gb->pcln_where = "scan";
+				return 0;
+			}
+		}
+	}
+	snprintf(err, errlen, "no Go function table (pclntab) found");
+	return -1;
+}
+
+/*
+ * moduledata begins with the pcHeader address followed by the funcnametab slice, whose
+ * pointer is pcHeader + funcnameOffset. PIE binaries keep the link-time value on disk too.
+ */
+static uint64_t find_moduledata(const struct gobin *gb)
+{
+	const struct elfimg *img = &gb->img;
+	uint64_t a = gb->pcln.vaddr, b = gb->pcln.vaddr + gb->pcln.funcname_off;
+
+	for (int i = 0; i < img->nsegs; i++) {
+		const struct elfimg_seg *g = &img->segs[i];
+
+		if (!(g->flags & PF_W))
+			continue;
+		for (uint64_t o = (8 - g->vaddr % 8) % 8; o + 16 <= g->filesz; o += 8) {
+			const uint8_t *p = img->data + g->offset + o;
+			uint64_t x, y;
+
+			if (g->offset + o + 16 > img->size)
+				break;
+			memcpy(&x, p, 8);
+			if (x != a)
+				continue;
+			memcpy(&y, p + 8, 8);
+			if (y == b)
+				return g->vaddr + o;
+		}
+	}
+	return 0;
+}
+
+int gobin_open(struct gobin *gb, const char *path, char *err, size_t errlen)
+{
+	char e2[256];
+	uint64_t text;
+	bool have_bi;
+
+	memset(gb, 0, sizeof(*gb));
+	if (elfimg_open(&gb->img, path, err, errlen))
+		return GOBIN_ERR_OPEN;
+	have_bi = go_buildinfo_read(&gb->img, &gb->bi, e2, sizeof(e2)) == 0;
+	if (find_pclntab(gb, err, errlen)) {
+		int r = have_bi || strstr(err, "predates") ? GOBIN_ERR_UNSUPPORTED : GOBIN_ERR_NOT_GO;
+
+		if (r == GOBIN_ERR_NOT_GO)
+			snprintf(err, errlen, "%s: not a Go binary (no Go build information or "
+					      "function table)", path);
+		gobin_close(gb);
+		return r;
+	}
+	if (!have_bi) {
+		snprintf(err, errlen, "%s: Go function table found but %s", path, e2);
+		gobin_close(gb);
+		return strstr(e2, "predates") ? GOBIN_ERR_UNSUPPORTED : GOBIN_ERR_NOT_GO;
+	}
+	/* Go 1.26 leaves pcHeader.textStart 0; moduledata.text is right in every release. */
+	gb->moduledata = find_moduledata(gb);
+	text = gb->moduledata ? gobin_u64(gb, gb->moduledata + MODULEDATA_TEXT_OFF) : 0;
+	if (!text)
+		text = gb->pcln.hdr_text_start;
+	if (!text) {
+		snprintf(err, errlen, "%s: cannot find the start of Go text", path);
+		gobin_close(gb);
+		return GOBIN_ERR_UNSUPPORTED;
+	}
+	if (pclntab_load_funcs(&gb->pcln, text, err, errlen)) {
+		gobin_close(gb);
+		return GOBIN_ERR_UNSUPPORTED;
+	}
+	return GOBIN_OK;
+}
+
+void gobin_close(struct gobin *gb)
+{
+	pclntab_free(&gb->pcln);
+	elfimg_close(&gb->img);
+}

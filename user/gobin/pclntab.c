@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pclntab.h"
+#include "varint.h"
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+bool pclntab_magic_at(const uint8_t *p)
+{
+	uint32_t m = rd32(p);
+
+	return (m == PCLN_MAGIC_118 || m == PCLN_MAGIC_120) && p[4] == 0 && p[5] == 0 &&
+	       p[6] == 1 && p[7] == 8;
+}
+
+int pclntab_parse_header(struct pclntab *t, const uint8_t *p, size_t len, uint64_t vaddr,
+			 char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	if (len < PCLN_HEADER_SIZE || !pclntab_magic_at(p)) {
+		uint32_t m = len >= 4 ? rd32(p) : 0;
+
+		if (m == 0xfffffffbu || m == 0xfffffffau)
+			snprintf(err, errlen, "Go function table predates Go 1.18 (not supported)");
+		else
+			snprintf(err, errlen, "no Go 1.18+ amd64 function table (pclntab)");
+		return -1;
+	}
+	t->p = p;
+	t->len = len;
+	t->vaddr = vaddr;
+	t->magic = rd32(p);
+	t->minlc = p[6];
+	t->nfunc = rd64(p + 8);
+	t->nfiles = rd64(p + 16);
+	t->hdr_text_start = rd64(p + 24);
+	t->funcname_off = rd64(p + 32);
+	t->cu_off = rd64(p + 40);
+	t->filetab_off = rd64(p + 48);
+	t->pctab_off = rd64(p + 56);
+	t->pcln_off = rd64(p + 64);
+	if (t->funcname_off < PCLN_HEADER_SIZE || t->cu_off < t->funcname_off ||
+	    t->filetab_off < t->cu_off || t->pctab_off < t->filetab_off ||
+	    t->pcln_off < t->pctab_off || t->pcln_off >= len || t->nfunc == 0 ||
+	    t->nfunc > (len - t->pcln_off) / 8 - 1 || t->nfiles > (t->filetab_off - t->cu_off)) {
+		snprintf(err, errlen, "corrupt Go function table header");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct go_func *x = a, *y = b;
+
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+int pclntab_load_funcs(struct pclntab *t, uint64_t text_start, char *err, size_t errlen)
+{
+	const uint8_t *ftab = t->p + t->pcln_off;
+	size_t area = t->len - t->pcln_off;	/* functab + _func records */
+	const char *names = (const char *)t->p + t->funcname_off;
+	size_t nameslen = t->cu_off - t->funcname_off;
+	uint64_t prev = 0;
+
+	free(t->funcs);
+	t->funcs = calloc(t->nfunc, sizeof(*t->funcs));
+	if (!t->funcs) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	t->text_start = text_start;
+	for (uint64_t i = 0; i < t->nfunc; i++) {
+		uint32_t eoff = rd32(ftab + i * 8), foff = rd32(ftab + i * 8 + 4);
+		uint32_t next = rd32(ftab + (i + 1) * 8);
+		int32_t noff;
+		struct go_func *f = &t->funcs[i];
+
+		if (eoff < prev || next < eoff || (uint64_t)foff + 8 > area) {
+			snprintf(err, errlen, "corrupt Go function table (entry %llu)",
+				 (unsigned long long)i);
+			goto fail;
+		}
+		prev = eoff;
+		noff = (int32_t)rd32(ftab + foff + 4);
+		if (noff < 0 || (size_t)noff >= nameslen ||
+		    !memchr(names + noff, 0, nameslen - (size_t)noff)) {
+			snprintf(err, errlen, "corrupt Go function name (entry %llu)",
+				 (unsigned long long)i);
+			goto fail;
+		}
+		f->entry = text_start + eoff;
+		f->end = text_start + next;
+		f->name = names + noff;
+		f->funcoff = foff;
+	}
+	t->nfuncs = t->nfunc;
+	/* Already sorted in a valid table; keep the invariant explicit and cheap. */
+	qsort(t->funcs, t->nfuncs, sizeof(*t->funcs), cmp_entry);
+	return 0;
+fail:
+	free(t->funcs);
+	t->funcs = NULL;
+	t->nfuncs = 0;
+	return -1;
+}
+
+void pclntab_free(struct pclntab *t)
+{
+	free(t->funcs);
+	t->funcs = NULL;
+	t->nfuncs = 0;
+}
+
+const struct go_func *pclntab_func_at(const struct pclntab *t, uint64_t pc)
+{
+	size_t lo = 0, hi = t->nfuncs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->funcs[mid].entry <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	if (pc >= t->funcs[lo - 1].end)
+		return NULL;
+	return &t->funcs[lo - 1];
+}
+
+const struct go_func *pclntab_func_named(const struct pclntab *t, const char *name, int *count)
+{
+	const struct go_func *best = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < t->nfuncs; i++) {
+		const struct go_func *f = &t->funcs[i];
+
+		if (strcmp(f->name, name))
+			continue;
+		n++;
+		if (!best || f->end - f->entry > best->end - best->entry)
+			best = f;
+	}
+	if (count)
+		*count = n;
+	return best;
+}
+
+/* Value of the pc-value table at off for target pc, as the runtime's pcvalue(). */
+static int pcvalue(const struct pclntab *t, uint32_t off, uint64_t entry, uint64_t target,
+		   int32_t *out)
+{
+	const uint8_t *tab = t->p + t->pctab_off;
+	size_t n = t->pcln_off - t->pctab_off, o = off;
+	uint64_t pc = entry;
+	int64_t val = -1;
+	bool first = true;
+
+	if (off == 0 || off >= n)
+		return -1;
+	for (;;) {
+		uint64_t uv, pcd;
+
+		if (uvarint_read(tab, n, &o, &uv))
+			return -1;
+		if (uv == 0 && !first)
+			return -1;
+		first = false;
+		val += (uv & 1) ? ~(int64_t)(uv >> 1) : (int64_t)(uv >> 1);
+		if (uvarint_read(tab, n, &o, &pcd))
+			return -1;
+		pc += pcd * t->minlc;
+		if (target < pc) {
+			*out = (int32_t)val;
+			return 0;
+		}
+	}
+}
+
+int pclntab_line(const struct pclntab *t, const struct go_func *f, uint64_t pc, const char **file,
+		 int *line)
+{
+	const uint8_t *fn = t->p + t->pcln_off + f->funcoff;
+	size_t avail = t->len - t->pcln_off - f->funcoff;
+	uint32_t pcfile, pcln, cuoff, fileoff;
+	int32_t fileno, ln;
+	const uint8_t *cutab = t->p + t->cu_off;
+	size_t cun = (t->filetab_off - t->cu_off) / 4, ftn = t->pctab_off - t->filetab_off;
+	const char *ft = (const char *)t->p + t->filetab_off;
+
+	if (avail < 36 || pc < f->entry || pc >= f->end)
+		return -1;
+	pcfile = rd32(fn + 20);
+	pcln = rd32(fn + 24);
+	cuoff = rd32(fn + 32);
+	if (pcvalue(t, pcfile, f->entry, pc, &fileno) || pcvalue(t, pcln, f->entry, pc, &ln))
+		return -1;
+	if (fileno < 0 || (uint64_t)cuoff + (uint64_t)fileno >= cun)
+		return -1;
+	fileoff = rd32(cutab + ((size_t)cuoff + (size_t)fileno) * 4);
+	if (fileoff >= ftn || !memchr(ft + fileoff, 0, ftn - fileoff))
+		return -1;
+	*file = ft + fileoff;
+	*line = ln;
+	return 0;
+}

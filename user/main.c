@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/* mapwatch: watch the maps of a running Go program with eBPF. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commands.h"
+#include "log.h"
+#include "mwerr.h"
+
+int mw_verbose;
+const char *argp_program_version = "mapwatch 0.1";
+const char *argp_program_bug_address = "the mapwatch issue tracker";
+
+#define EXIT_DOC                                                                   \
+	"\nExit status: 0 ok; 1 other failure; 2 usage; 3 not privileged or BPF "  \
+	"unavailable; 4 no such process; 5 not a Go binary; 6 Go version or layout " \
+	"not supported; 7 attaching a probe failed."
+
+static struct {
+	struct capture_opts cap;
+	pid_t pid;
+	const char *path;
+} env = { .cap = { .duration_s = 10, .ringbuf_mb = 16 } };
+
+static long parse_long(const char *s, long lo, long hi, struct argp_state *st, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		argp_error(st, "invalid %s: %s (expected %ld..%ld)", what, s, lo, hi);
+	return v;
+}
+
+enum { OPT_READY = 1000, OPT_RINGBUF };
+
+static const struct argp_option capture_opts[] = {
+	{ "pid", 'p', "PID", 0, "Process to watch (required)", 0 },
+	{ "duration", 'd', "SECONDS", 0,
+	  "Stop after this long (default 10; may be fractional). The capture also ends on "
+	  "Ctrl-C/SIGTERM or when the target exits, and the report is written in every case",
+	  0 },
+	{ "json", 'j', "FILE", 0, "Also write the report as JSON (atomically; - for stdout)", 0 },
+	{ "ready-file", OPT_READY, "FILE", 0,
+	  "Create FILE once every probe is attached (for scripts and tests)", 0 },
+	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
+	  "Ring buffer size in MiB, a power of two (default 16); raise it if events are lost", 0 },
+	{ "verbose", 'v', NULL, 0, "Say more (twice: libbpf debug output too)", 0 },
+	{ 0 },
+};
+
+static error_t capture_parse(int key, char *arg, struct argp_state *st)
+{
+	char *end;
+
+	switch (key) {
+	case 'p':
+		env.cap.pid = (pid_t)parse_long(arg, 1, INT_MAX, st, "PID");
+		break;
+	case 'd':
+		errno = 0;
+		env.cap.duration_s = strtod(arg, &end);
+		if (errno || end == arg || *end || env.cap.duration_s <= 0 ||
+		    env.cap.duration_s > 86400 * 365)
+			argp_error(st, "invalid duration: %s (seconds, > 0)", arg);
+		break;
+	case 'j':
+		env.cap.json_path = arg;
+		break;
+	case OPT_READY:
+		env.cap.ready_file = arg;
+		break;
+	case OPT_RINGBUF:
+		env.cap.ringbuf_mb = (int)parse_long(arg, 1, 1024, st, "ring buffer size");
+		if (env.cap.ringbuf_mb & (env.cap.ringbuf_mb - 1))
+			argp_error(st, "--ringbuf-mb must be a power of two");
+		break;
+	case 'v':
+		mw_verbose++;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(st, "unexpected argument: %s", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!env.cap.pid)
+			argp_error(st, "which process? give -p PID");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp capture_argp = {
+	capture_opts, capture_parse, NULL,
+	"Watch the map writes of a running Go process and report them.\v"
+	"Probes go on the runtime's map-write functions (runtime.mapassign*, mapdelete*, "
+	"mapclear) at entry and at every RET instruction; no uretprobes. Each probe hit costs "
+	"the target some microseconds of CPU; the report says how many hits there were and what "
+	"they cost, measured on this host. Needs root (or CAP_BPF and CAP_PERFMON, plus "
+	"CAP_SYS_PTRACE for other users' processes).\n\n"
+	"Example: mapwatch capture -p 4242 -d 30 --json report.json" EXIT_DOC,
+	NULL, NULL, NULL,
+};
+
+static const struct argp_option info_opts[] = {
+	{ "pid", 'p', "PID", 0, "Inspect the executable of this process", 0 },
+	{ "verbose", 'v', NULL, 0, "Say more", 0 },
+	{ 0 },
+};
+
+static error_t info_parse(int key, char *arg, struct argp_state *st)
+{
+	switch (key) {
+	case 'p':
+		env.pid = (pid_t)parse_long(arg, 1, INT_MAX, st, "PID");
+		break;
+	case 'v':
+		mw_verbose++;
+		break;
+	case ARGP_KEY_ARG:
+		if (env.path)
+			argp_error(st, "one binary at a time");
+		env.path = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!env.pid == !env.path)
+			argp_error(st, "give either -p PID or a BINARY");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp info_argp = {
+	info_opts, info_parse, "[BINARY]",
+	"Tell whether mapwatch can watch a Go binary, and how: Go version, map implementation, "
+	"stripped or not, PIE or not, and each probe point with its address, file offset and "
+	"number of RET instructions. Needs no privileges for a file." EXIT_DOC,
+	NULL, NULL, NULL,
+};
+
+static error_t report_parse(int key, char *arg, struct argp_state *st)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (env.path)
+			argp_error(st, "one report at a time");
+		env.path = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!env.path)
+			argp_error(st, "which report? give FILE.json");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp report_argp = {
+	NULL, report_parse, "FILE.json",
+	"Print a saved capture (from capture --json) as text." EXIT_DOC, NULL, NULL, NULL,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: mapwatch COMMAND [OPTION...]\n"
+		"Watch the maps of a running Go program with eBPF.\n\n"
+		"Commands:\n"
+		"  capture -p PID [-d SECONDS] [--json FILE]   watch map writes, then report\n"
+		"  info (-p PID | BINARY)                      can this binary be watched, and how\n"
+		"  report FILE.json                            print a saved capture as text\n\n"
+		"'mapwatch COMMAND --help' explains a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct argp *ap;
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	argp_err_exit_status = MW_EXIT_USAGE;
+	if (!cmd) {
+		usage(stderr);
+		return MW_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return MW_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("%s\n", argp_program_version);
+		return MW_EXIT_OK;
+	}
+	if (!strcmp(cmd, "capture"))
+		ap = &capture_argp;
+	else if (!strcmp(cmd, "info"))
+		ap = &info_argp;
+	else if (!strcmp(cmd, "report"))
+		ap = &report_argp;
+	else {
+		fprintf(stderr, "mapwatch: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return MW_EXIT_USAGE;
+	}
+	static char name[64];
+
+	snprintf(name, sizeof(name), "mapwatch %s", cmd);
+	argv[1] = name;
+	if (argp_parse(ap, argc - 1, argv + 1, 0, NULL, NULL))
+		return MW_EXIT_USAGE;
+	if (ap == &capture_argp)
+		return cmd_capture(&env.cap);
+	if (ap == &info_argp)
+		return cmd_info(env.pid, env.path);
+	return cmd_report(env.path);
+}

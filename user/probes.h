@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* The probe catalogue (the .def files in probes/) as C tables, and the layout for a binary. */
+#ifndef MW_PROBES_H
+#define MW_PROBES_H
+
+#include <stdint.h>
+#include "gobin/buildinfo.h"
+
+enum mw_op { MW_OP_ASSIGN = 1, MW_OP_DELETE, MW_OP_CLEAR };
+enum { IMPL_HMAP = 1, IMPL_SWISS = 2 };
+
+enum probe_id {
+#define PROBE(id, sym, op, impls) PROBE_##id,
+#include "../probes/functions.def"
+#undef PROBE
+	PROBE__COUNT
+};
+
+struct probe_def {
+	const char *symbol;
+	enum mw_op op;
+	int impls;
+};
+
+extern const struct probe_def probe_defs[PROBE__COUNT];
+
+struct go_layout {
+	int minor;
+	const char *experiment;
+	int impl;			/* IMPL_HMAP or IMPL_SWISS */
+	int goid;
+	int count, writing, writing_mask, seed;
+	int B, noverflow, buckets, oldbuckets, nevacuate;
+	int dirptr, dirlen, globaldepth;
+	int bucketsize_u16, groupsize_u64;
+	int md_types;
+};
+
+/* The layout for a binary's Go version and experiments, or NULL (message in err). */
+const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, size_t errlen);
+const char *impl_name(int impl);
+const char *op_name(enum mw_op op);
+
+#endif

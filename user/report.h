@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* The capture report: a JSON document (schema mapwatch.capture/v1) and its text rendering. */
+#ifndef MW_REPORT_H
+#define MW_REPORT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+#include "model.h"
+
+#define REPORT_SCHEMA "mapwatch.capture/v1"
+
+struct capture_meta {
+	pid_t pid;
+	const char *exe;
+	const char *go_version;
+	const char *map_impl;
+	bool stripped, pie;
+	struct timespec started;	/* CLOCK_REALTIME */
+	double duration_s;
+	const char *end_reason;		/* "duration", "signal", "target exited" */
+	uint64_t events_total, events_lost;
+	uint64_t probe_hits;
+	double per_hit_s;		/* measured on this host; <0 unknown */
+	int uprobes;
+	const char *hot_probes;		/* what was probed, in words */
+};
+
+/* Pure: the report document for a model. Caller puts it (json_object_put). */
+json_object *report_build(const struct mw_model *m, const struct capture_meta *meta);
+/* Write atomically (temp file + rename). 0 or -1 with a message. */
+int report_write_json(json_object *doc, const char *path, char *err, size_t errlen);
+/* Render a report document (built here or read back from a file) as text. */
+void report_print_text(json_object *doc, FILE *out);
+/* Read a saved report; NULL with a message if it is not a mapwatch capture. */
+json_object *report_read(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "report.h"
+
+static json_object *jstr_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *jhex(uint64_t v)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "%#llx", (unsigned long long)v);
+	return json_object_new_string(b);
+}
+
+static json_object *site_json(const struct mw_site *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "function", json_object_new_string(s->sym.function));
+	json_object_object_add(o, "file", json_object_new_string(s->sym.file));
+	json_object_object_add(o, "line", json_object_new_int(s->sym.line));
+	json_object_object_add(o, "op", json_object_new_string(op_name(s->op)));
+	json_object_object_add(o, "count", json_object_new_uint64(s->count));
+	json_object_object_add(o, "pc", jhex(s->pc));
+	return o;
+}
+
+static gint by_count(gconstpointer a, gconstpointer b)
+{
+	const struct mw_site *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+static json_object *map_json(const struct mw_model *m, struct mw_map *mp)
+{
+	json_object *o = json_object_new_object(), *sites = json_object_new_array();
+	uint64_t cap = map_capacity(m, mp), bytes = map_bytes(m, mp);
+
+	json_object_object_add(o, "id", jhex(mp->addr));
+	json_object_object_add(o, "type", jstr_or_null(mp->type));
+	json_object_object_add(o, "created_at", NULL);
+	json_object_object_add(o, "len", json_object_new_uint64(mp->hdr.count));
+	json_object_object_add(o, "peak_len", json_object_new_uint64(mp->peak_len));
+	json_object_object_add(o, "capacity", cap ? json_object_new_uint64(cap) : NULL);
+	json_object_object_add(o, "bytes", bytes ? json_object_new_uint64(bytes) : NULL);
+	json_object_object_add(o, "B", mp->hdr.B >= 0 ? json_object_new_int(mp->hdr.B) : NULL);
+	json_object_object_add(o, "growths", json_object_new_uint64(mp->growths));
+	json_object_object_add(o, "assigns", json_object_new_uint64(mp->assigns));
+	json_object_object_add(o, "deletes", json_object_new_uint64(mp->deletes));
+	json_object_object_add(o, "clears", json_object_new_uint64(mp->clears));
+	json_object_object_add(o, "writers",
+			       json_object_new_int((int)g_hash_table_size(mp->writers)));
+	json_object_object_add(o, "writes_finding_flag_set",
+			       json_object_new_uint64(mp->writing_at_entry));
+	g_array_sort(mp->sites, by_count);
+	for (guint i = 0; i < mp->sites->len; i++)
+		json_object_array_add(sites,
+				      site_json(&g_array_index(mp->sites, struct mw_site, i)));
+	json_object_object_add(o, "sites", sites);
+	return o;
+}
+
+json_object *report_build(const struct mw_model *m, const struct capture_meta *meta)
+{
+	json_object *doc = json_object_new_object(), *t = json_object_new_object();
+	json_object *maps = json_object_new_array(), *ev = json_object_new_object();
+	json_object *ov = json_object_new_object();
+	GPtrArray *sorted = model_maps_sorted(m);
+	char when[64];
+	struct tm tm;
+
+	json_object_object_add(doc, "schema", json_object_new_string(REPORT_SCHEMA));
+	json_object_object_add(t, "pid", json_object_new_int(meta->pid));
+	json_object_object_add(t, "exe", json_object_new_string(meta->exe));
+	json_object_object_add(t, "go_version", json_object_new_string(meta->go_version));
+	json_object_object_add(t, "map_impl", json_object_new_string(meta->map_impl));
+	json_object_object_add(t, "stripped", json_object_new_boolean(meta->stripped));
+	json_object_object_add(t, "pie", json_object_new_boolean(meta->pie));
+	json_object_object_add(doc, "target", t);
+	gmtime_r(&meta->started.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(doc, "started_at", json_object_new_string(when));
+	json_object_object_add(doc, "duration_s", json_object_new_double(meta->duration_s));
+	json_object_object_add(doc, "ended_by", json_object_new_string(meta->end_reason));
+
+	for (guint i = 0; i < sorted->len; i++)
+		json_object_array_add(maps, map_json(m, g_ptr_array_index(sorted, i)));
+	g_ptr_array_unref(sorted);
+	json_object_object_add(doc, "maps", maps);
+	json_object_object_add(doc, "findings", json_object_new_array());
+
+	json_object_object_add(ev, "total", json_object_new_uint64(meta->events_total));
+	json_object_object_add(ev, "lost", json_object_new_uint64(meta->events_lost));
+	json_object_object_add(ev, "rejected", json_object_new_uint64(m->rejected));
+	json_object_object_add(doc, "events", ev);
+	json_object_object_add(ov, "probe_hits", json_object_new_uint64(meta->probe_hits));
+	json_object_object_add(ov, "estimated_target_cpu_s",
+			       meta->per_hit_s >= 0 ?
+				       json_object_new_double(meta->per_hit_s * (double)meta->probe_hits) :
+				       NULL);
+	json_object_object_add(ov, "per_hit_us",
+			       meta->per_hit_s >= 0 ? json_object_new_double(meta->per_hit_s * 1e6) :
+						      NULL);
+	json_object_object_add(ov, "uprobes", json_object_new_int(meta->uprobes));
+	json_object_object_add(ov, "probed", json_object_new_string(meta->hot_probes));
+	json_object_object_add(doc, "overhead", ov);
+	return doc;
+}
+
+int report_write_json(json_object *doc, const char *path, char *err, size_t errlen)
+{
+	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(s), off = 0;
+	char tmp[4096];
+	int fd;
+
+	if (!strcmp(path, "-")) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, s + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd))
+		goto fail;
+	if (close(fd)) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+json_object *report_read(const char *path, char *err, size_t errlen)
+{
+	json_object *doc = json_object_from_file(path), *schema;
+
+	if (!doc) {
+		snprintf(err, errlen, "%s: %s", path, json_util_get_last_err());
+		return NULL;
+	}
+	if (!json_object_object_get_ex(doc, "schema", &schema) ||
+	    strcmp(json_object_get_string(schema), REPORT_SCHEMA)) {
+		snprintf(err, errlen, "%s: not a mapwatch capture (schema %s expected)", path,
+			 REPORT_SCHEMA);
+		json_object_put(doc);
+		return NULL;
+	}
+	return doc;
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/* Text view of a report document: what a person reads at the end of a capture. */
+#include <inttypes.h>
+#include <string.h>
+#include "report.h"
+
+static json_object *get(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+
+	if (o)
+		json_object_object_get_ex(o, k, &v);
+	return v;
+}
+
+static const char *str(json_object *o, const char *k, const char *dflt)
+{
+	json_object *v = get(o, k);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
+}
+
+static uint64_t u64(json_object *o, const char *k)
+{
+	json_object *v = get(o, k);
+
+	return v ? json_object_get_uint64(v) : 0;
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void print_map(json_object *mp, FILE *out)
+{
+	json_object *sites = get(mp, "sites"), *cap = get(mp, "capacity"), *b = get(mp, "B");
+	json_object *bytes = get(mp, "bytes");
+	char hb[32];
+
+	fprintf(out, "  map %s  %s\n", str(mp, "id", "?"), str(mp, "type", "(type unknown)"));
+	fprintf(out, "    len %" PRIu64 " (peak %" PRIu64 ")", u64(mp, "len"), u64(mp, "peak_len"));
+	if (cap)
+		fprintf(out, "  capacity %" PRIu64, json_object_get_uint64(cap));
+	if (bytes) {
+		human_bytes(json_object_get_uint64(bytes), hb, sizeof(hb));
+		fprintf(out, "  %s", hb);
+	}
+	if (b)
+		fprintf(out, "  B=%d", json_object_get_int(b));
+	fprintf(out, "  growths %" PRIu64 "\n", u64(mp, "growths"));
+	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64
+		     "  writer goroutines %" PRIu64 "\n",
+		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
+	for (size_t i = 0; sites && i < json_object_array_length(sites); i++) {
+		json_object *s = json_object_array_get_idx(sites, i);
+
+		fprintf(out, "    %10" PRIu64 "  %-6s  %s (%s:%" PRIu64 ")\n", u64(s, "count"),
+			str(s, "op", "?"), str(s, "function", "?"), str(s, "file", "?"),
+			u64(s, "line"));
+	}
+}
+
+void report_print_text(json_object *doc, FILE *out)
+{
+	json_object *t = get(doc, "target"), *maps = get(doc, "maps"), *ev = get(doc, "events");
+	json_object *ov = get(doc, "overhead"), *findings = get(doc, "findings");
+	json_object *cpu = get(ov, "estimated_target_cpu_s"), *per = get(ov, "per_hit_us");
+	json_object *stripped = get(t, "stripped"), *pie = get(t, "pie");
+	size_t nmaps = maps ? json_object_array_length(maps) : 0;
+
+	fprintf(out, "mapwatch capture of PID %" PRIu64 " (%s)\n", u64(t, "pid"),
+		str(t, "exe", "?"));
+	fprintf(out, "  %s, %s maps%s%s; %.1f s from %s, ended by %s\n",
+		str(t, "go_version", "?"), str(t, "map_impl", "?"),
+		stripped && json_object_get_boolean(stripped) ? ", stripped" : "",
+		pie && json_object_get_boolean(pie) ? ", PIE" : "",
+		json_object_get_double(get(doc, "duration_s")), str(doc, "started_at", "?"),
+		str(doc, "ended_by", "?"));
+
+	fprintf(out, "\nFINDINGS\n");
+	if (!findings || !json_object_array_length(findings))
+		fprintf(out, "  none\n");
+	for (size_t i = 0; findings && i < json_object_array_length(findings); i++) {
+		json_object *f = json_object_array_get_idx(findings, i);
+
+		fprintf(out, "  [%s] %s: %s\n", str(f, "severity", "?"), str(f, "kind", "?"),
+			str(f, "summary", ""));
+	}
+
+	fprintf(out, "\nMAPS WRITTEN (%zu)\n", nmaps);
+	if (!nmaps)
+		fprintf(out, "  no map writes seen\n");
+	for (size_t i = 0; i < nmaps; i++)
+		print_map(json_object_array_get_idx(maps, i), out);
+
+	fprintf(out, "\nCOST\n  %" PRIu64 " probe hits on %" PRIu64 " uprobes (%s)",
+		u64(ov, "probe_hits"), u64(ov, "uprobes"), str(ov, "probed", "?"));
+	if (cpu && per)
+		fprintf(out, "\n  cost the target about %.3f s of CPU (%.1f us per hit, measured "
+			     "on this host)",
+			json_object_get_double(cpu), json_object_get_double(per));
+	fprintf(out, "\n  events %" PRIu64 ", lost %" PRIu64 "\n", u64(ev, "total"),
+		u64(ev, "lost"));
+	if (u64(ev, "lost"))
+		fprintf(out, "  some events were lost: raise --ringbuf-mb or shorten the capture\n");
+}

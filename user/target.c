@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "mwerr.h"
+#include "target.h"
+
+static int open_common(struct target *t, const char *path, char *err, size_t errlen)
+{
+	char e[512];
+
+	switch (gobin_open(&t->gb, path, e, sizeof(e))) {
+	case GOBIN_OK:
+		break;
+	case GOBIN_ERR_OPEN:
+		snprintf(err, errlen, "%s", e);
+		return errno == ENOENT ? MW_EXIT_NOPROC : MW_EXIT_NOTGO;
+	case GOBIN_ERR_NOT_GO:
+		snprintf(err, errlen, "%s", e);
+		return MW_EXIT_NOTGO;
+	default:
+		snprintf(err, errlen, "%s: unsupported Go binary: %s", t->exe, e);
+		return MW_EXIT_UNSUPPORTED;
+	}
+	t->layout = go_layout_for(&t->gb.bi, e, sizeof(e));
+	if (!t->layout) {
+		snprintf(err, errlen, "%s: %s", t->exe, e);
+		gobin_close(&t->gb);
+		return MW_EXIT_UNSUPPORTED;
+	}
+	return MW_EXIT_OK;
+}
+
+int target_open_file(struct target *t, const char *path, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->exe, sizeof(t->exe), "%s", path);
+	snprintf(t->open_path, sizeof(t->open_path), "%.63s", path);
+	if (access(path, R_OK)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? MW_EXIT_NOPROC : MW_EXIT_FAIL;
+	}
+	return open_common(t, path, err, errlen);
+}
+
+/* PIE load bias: start of the mapping at file offset 0 minus the first PT_LOAD's address. */
+static int find_bias(struct target *t, char *err, size_t errlen)
+{
+	char path[64], line[4096];
+	struct stat st;
+	FILE *f;
+
+	if (!t->gb.img.pie)
+		return 0;
+	if (stat(t->open_path, &st)) {
+		snprintf(err, errlen, "%s: %s", t->open_path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, ino;
+		unsigned maj, min;
+
+		if (sscanf(line, "%llx-%llx %*4s %llx %x:%x %llu", &start, &end, &off, &maj, &min,
+			   &ino) != 6)
+			continue;
+		if (off != 0 || ino != st.st_ino)
+			continue;
+		t->bias = start - (elfimg_first_load_vaddr(&t->gb.img) & ~0xfffULL);
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	snprintf(err, errlen, "cannot find the executable's mapping in %s", path);
+	return -1;
+}
+
+int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
+{
+	char link[64];
+	ssize_t n;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	if (kill(pid, 0) && errno == ESRCH) {
+		snprintf(err, errlen, "no process with PID %d", pid);
+		return MW_EXIT_NOPROC;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, t->exe, sizeof(t->exe) - 1);
+	if (n < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot read %s: %s%s", link, strerror(e),
+			 e == EACCES || e == EPERM ? " (run as root)" : "");
+		return e == ENOENT ? MW_EXIT_NOPROC : e == EACCES || e == EPERM ? MW_EXIT_PRIV :
+										 MW_EXIT_FAIL;
+	}
+	t->exe[n] = 0;
+	snprintf(t->open_path, sizeof(t->open_path), "%s", link);
+	r = open_common(t, link, err, errlen);
+	if (r)
+		return r;
+	if (find_bias(t, err, errlen)) {
+		gobin_close(&t->gb);
+		return MW_EXIT_FAIL;
+	}
+	return MW_EXIT_OK;
+}
+
+void target_close(struct target *t)
+{
+	gobin_close(&t->gb);
+}
+
+bool target_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* comm may contain spaces and parentheses */
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* A running Go process: its executable, Go layout, and where it is loaded. */
+#ifndef MW_TARGET_H
+#define MW_TARGET_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "gobin/gobin.h"
+#include "probes.h"
+
+struct target {
+	pid_t pid;			/* 0 for a binary on disk */
+	char exe[4096];			/* path as the kernel names it */
+	char open_path[64];		/* /proc/PID/exe: stays valid if the file is replaced */
+	struct gobin gb;
+	const struct go_layout *layout;
+	uint64_t bias;			/* runtime address - link-time address (PIE) */
+};
+
+/* Open a process (pid > 0) or a file. Returns an MW_EXIT_* status; message in err. */
+int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen);
+int target_open_file(struct target *t, const char *path, char *err, size_t errlen);
+void target_close(struct target *t);
+/* Still running (not gone, not a zombie)? */
+bool target_alive(pid_t pid);
+
+#endif
