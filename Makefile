@@ -36,7 +36,11 @@ CORE_SRCS := $(GOBIN_SRCS) user/probes.c user/disasm.c user/probeplan.c user/sym
 APP_SRCS := $(CORE_SRCS) user/attach.c user/capture.c user/info.c user/report_cmd.c user/main.c
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
-UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/*.c))
+# Unit tests link a copy of the pure code built with ASan/UBSan: corrupt input must not
+# read out of bounds, not merely not crash.
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS))
 
 .PHONY: all deps test unit integration demo install clean
 .DELETE_ON_ERROR:
@@ -69,10 +73,15 @@ mapwatch: $(APP_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(CORE_OBJS)
+$(OUTPUT)/san/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h) bpf/mapwatch.h probes/*.def
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_OBJS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(SAN_OBJS) $(LDLIBS) -o $@
 
 # Everything the tests use, toolchains included, comes from tools/setup-deps.sh.
 test:

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+# Helpers for integration tests: start a Go fixture behind a handshake, capture it, assert.
+# Every wait is bounded.
+
+MW=${MW:?} MW_FIXTURES=${MW_FIXTURES:?}
+WORK=$(mktemp -d /tmp/mapwatch-it.XXXXXX)
+trap 'cleanup_all' EXIT
+PIDS=()
+
+cleanup_all() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$WORK"
+}
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; }
+
+# check NAME COMMAND...: one test case from one command's status.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else notok "$name"; fi
+}
+
+# wait_until SECONDS COMMAND...: poll every 50 ms.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.05
+	done
+}
+
+# wait_exit PID SECONDS: wait for a child to exit, with a bound; sets STATUS.
+wait_exit() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			kill -9 "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			STATUS=124
+			return 1
+		fi
+		sleep 0.05
+	done
+	wait "$pid"
+	STATUS=$?
+}
+
+# start_fixture DIR BIN ARGS...: stdin is a FIFO the test writes "go" into; waits for "ready".
+start_fixture() {
+	local d=$1 bin=$2
+	shift 2
+	mkdir -p "$d"
+	mkfifo "$d/in"
+	"$bin" "$@" <"$d/in" >"$d/fix.out" 2>&1 &
+	FPID=$!
+	PIDS+=("$FPID")
+	exec {FFD}>"$d/in"
+	wait_until 10 grep -q '^ready' "$d/fix.out"
+}
+
+release_fixture() {
+	echo go >&"$FFD"
+	exec {FFD}>&-
+}
+
+# start_capture DIR ARGS...: mapwatch capture -p $FPID, waits until every probe is attached.
+start_capture() {
+	local d=$1
+	shift
+	"$MW" capture -p "$FPID" --ready-file "$d/attached" "$@" >"$d/cap.out" 2>"$d/cap.err" &
+	MWPID=$!
+	PIDS+=("$MWPID")
+	wait_until 20 test -e "$d/attached" -o ! -e "/proc/$MWPID"
+	test -e "$d/attached"
+}
+
+# site_line MARKER: line of "SITE:MARKER" in the writes fixture.
+site_line() {
+	grep -n "SITE:$1\$" "$(dirname "${BASH_SOURCE[0]}")/../fixtures/writes/main.go" | cut -d: -f1
+}
+
+toolchains() { cat "$MW_FIXTURES/toolchains"; }
+
+# jq_true FILE FILTER: the filter yields true.
+jq_true() {
+	[ "$(jq -r "$2" "$1" 2>/dev/null)" = true ]
+}

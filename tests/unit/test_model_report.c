@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/* The model and the report on hand-made records, symbolised against a real fixture binary. */
+#include <unistd.h>
+#include "check.h"
+#include "model.h"
+#include "report.h"
+
+static struct gobin gb;
+static const struct go_layout *layout;
+
+/* A return address inside function fn whose line is line. */
+static uint64_t retaddr_at(const char *fn, int line)
+{
+	const struct go_func *f = pclntab_func_named(&gb.pcln, fn, NULL);
+
+	for (uint64_t pc = f ? f->entry : 0; f && pc < f->end; pc++) {
+		const char *file;
+		int l;
+
+		if (!pclntab_line(&gb.pcln, f, pc, &file, &l) && l == line)
+			return pc + 1;
+	}
+	return 0;
+}
+
+static struct mw_write_rec rec(enum probe_id fn, uint64_t goid, uint64_t caller, uint64_t before,
+			       uint64_t after)
+{
+	struct mw_write_rec r = { .type = MW_REC_WRITE, .fn = fn, .goid = goid,
+				  .map = 0xc000010000, .caller = caller, .t_entry = 100,
+				  .t_ret = 200, .entries = 1 };
+
+	memcpy(r.hdr_before + layout->count, &before, 8);
+	memcpy(r.hdr_after + layout->count, &after, 8);
+	r.hdr_after[layout->B] = 3;
+	return r;
+}
+
+static json_object *jget(json_object *o, const char *path)
+{
+	char buf[256], *save, *k;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save)) {
+		if (*k >= '0' && *k <= '9')
+			o = json_object_array_get_idx(o, (size_t)atoi(k));
+		else if (!json_object_object_get_ex(o, k, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static void build_model(struct mw_model *m)
+{
+	uint64_t a = retaddr_at("main.assign64", 19), d = retaddr_at("main.delete64", 29);
+	struct mw_write_rec r;
+
+	EXPECT(a && d);
+	model_init(m, &gb, layout, 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		r = rec(PROBE_MAPASSIGN_FAST64, 1, a, i, i + 1);
+		EXPECT(!model_add_write(m, &r));
+	}
+	/* Called from inside the runtime: the site is the first user frame of the stack. */
+	r = rec(PROBE_MAPDELETE_FAST64, 7, retaddr_at("runtime.mapassign_fast64", 0) ?: 0x401001,
+		10, 9);
+	r.flags = MW_F_STACK;
+	r.nstack = 3;
+	r.stack[1] = d;
+	EXPECT(!model_add_write(m, &r));
+	r = rec(PROBE__COUNT + 5, 1, a, 0, 0);	/* not a probe of ours */
+	EXPECT(model_add_write(m, &r));
+}
+
+static void model_counts_sites_and_writers(void)
+{
+	struct mw_model m;
+	struct mw_map *mp;
+
+	build_model(&m);
+	EXPECT(g_hash_table_size(m.maps) == 1);
+	mp = g_hash_table_lookup(m.maps, GSIZE_TO_POINTER(0xc000010000));
+	EXPECT(mp && mp->assigns == 10 && mp->deletes == 1 && mp->clears == 0);
+	EXPECT(mp && g_hash_table_size(mp->writers) == 2);
+	EXPECT(mp && mp->peak_len == 10 && mp->hdr.count == 9 && mp->hdr.B == 3);
+	EXPECT(mp && mp->sites->len == 2);
+	EXPECT(m.rejected == 1 && m.writes == 11);
+	model_free(&m);
+}
+
+static void report_names_functions_and_lines(void)
+{
+	struct capture_meta meta = { .pid = 42, .exe = "/srv/x", .go_version = gb.bi.version,
+				     .map_impl = "hmap", .end_reason = "duration",
+				     .events_total = 12, .probe_hits = 24, .per_hit_s = 20e-6,
+				     .hot_probes = "map writes" };
+	struct mw_model m;
+	json_object *doc, *back;
+	char tmp[] = "/tmp/mw-report-XXXXXX", err[256], *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+	int fd = mkstemp(tmp);
+
+	close(fd);
+	build_model(&m);
+	doc = report_build(&m, &meta);
+	EXPECT(!strcmp(json_object_get_string(jget(doc, "schema")), "mapwatch.capture/v1"));
+	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.id")), "0xc000010000"));
+	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.sites.0.function")),
+		       "main.assign64"));
+	EXPECT(json_object_get_int(jget(doc, "maps.0.sites.0.line")) == 19);
+	EXPECT(json_object_get_int(jget(doc, "maps.0.sites.0.count")) == 10);
+	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.sites.0.op")), "assign"));
+	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.sites.1.function")),
+		       "main.delete64"));
+	EXPECT(json_object_get_int(jget(doc, "maps.0.sites.1.line")) == 29);
+	EXPECT(json_object_get_int(jget(doc, "maps.0.capacity")) == 64);
+	EXPECT(json_object_get_int(jget(doc, "maps.0.writers")) == 2);
+	EXPECT(json_object_array_length(jget(doc, "findings")) == 0);
+	EXPECT(json_object_get_double(jget(doc, "overhead.estimated_target_cpu_s")) > 0.00047);
+
+	EXPECT(!report_write_json(doc, tmp, err, sizeof(err)));
+	back = report_read(tmp, err, sizeof(err));
+	EXPECT(back && json_object_equal(doc, back));
+	f = open_memstream(&text, &tlen);
+	report_print_text(back, f);
+	fclose(f);
+	EXPECT_MSG(strstr(text, "main.assign64 (") && strstr(text, "main.go:19)"), "%s", text);
+	EXPECT(strstr(text, "24 probe hits"));
+	free(text);
+	json_object_put(back);
+	json_object_put(doc);
+	model_free(&m);
+
+	f = fopen(tmp, "w");
+	fputs("{\"schema\": \"something else\"}", f);
+	fclose(f);
+	EXPECT(!report_read(tmp, err, sizeof(err)) && strstr(err, "not a mapwatch capture"));
+	doc = json_object_new_object();
+	EXPECT(report_write_json(doc, "/nonexistent/dir/r.json", err, sizeof(err)) &&
+	       strstr(err, "/nonexistent/dir"));
+	json_object_put(doc);
+	unlink(tmp);
+}
+
+static void swiss_header_decodes(void)
+{
+	struct go_buildinfo bi = { .version = "go1.26.1", .v = { 1, 26, 1, false } };
+	const struct go_layout *l;
+	uint8_t raw[MW_HDR_BYTES] = { 0 };
+	struct map_hdr h;
+	uint64_t used = 1234, dirlen = 8;
+	char err[128];
+
+	l = go_layout_for(&bi, err, sizeof(err));
+	EXPECT(l && l->impl == IMPL_SWISS);
+	if (!l)
+		return;
+	memcpy(raw, &used, 8);
+	memcpy(raw + 24, &dirlen, 8);
+	raw[34] = 1;
+	map_hdr_decode(raw, l, &h);
+	EXPECT(h.count == 1234 && h.dirlen == 8 && h.writing && h.B == -1);
+}
+
+static void layouts_by_version(void)
+{
+	struct go_buildinfo bi = { .v = { 1, 24, 4, false } };
+	const struct go_layout *l;
+	char err[128];
+
+	l = go_layout_for(&bi, err, sizeof(err));
+	EXPECT(l && l->impl == IMPL_SWISS && l->goid == 160);
+	snprintf(bi.experiments, sizeof(bi.experiments), "noswissmap,nosynchashtriemap");
+	l = go_layout_for(&bi, err, sizeof(err));
+	EXPECT(l && l->impl == IMPL_HMAP && l->goid == 160);
+	bi = (struct go_buildinfo){ .version = "go1.20.5", .v = { 1, 20, 5, false } };
+	EXPECT(!go_layout_for(&bi, err, sizeof(err)) && strstr(err, "go1.20.5"));
+	bi = (struct go_buildinfo){ .v = { 1, 19, 8, false } };
+	l = go_layout_for(&bi, err, sizeof(err));
+	EXPECT(l && l->impl == IMPL_HMAP && l->goid == 152 && l->md_types == 280);
+}
+
+int main(void)
+{
+	static const struct check_case cases[] = {
+		CASE(model_counts_sites_and_writers), CASE(report_names_functions_and_lines),
+		CASE(swiss_header_decodes), CASE(layouts_by_version),
+	};
+	char path[512], err[256];
+
+	snprintf(path, sizeof(path), "%s/1.22/writes.plain", fixtures_dir());
+	if (gobin_open(&gb, path, err, sizeof(err))) {
+		printf("not ok - model: cannot open %s: %s\n", path, err);
+		return 1;
+	}
+	layout = go_layout_for(&gb.bi, err, sizeof(err));
+	return check_run("model", cases, sizeof(cases) / sizeof(cases[0]));
+}
