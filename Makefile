@@ -89,7 +89,9 @@ test:
 	$(Q)$(MAKE) mapwatch $(UNIT_TESTS)
 	$(Q)tests/run.sh
 
-demo: all
+demo:
+	$(Q)tools/setup-deps.sh --demo
+	$(Q)$(MAKE) mapwatch
 	$(Q)tools/demo.sh
 
 install: all

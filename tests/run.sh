@@ -38,10 +38,15 @@ done
 
 passed=$(grep -c '^ok - ' "$log")
 failed=$(grep -c '^not ok - ' "$log")
+skipped=$(grep -c '^skip - ' "$log")
 if [ "$failed" -gt 0 ]; then
 	echo
 	echo "failed:"
 	grep '^not ok - ' "$log" | sed 's/^/  /'
 fi
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -5,10 +5,14 @@
 #
 #   tools/setup-deps.sh            build deps + every Go toolchain the tests use
 #   tools/setup-deps.sh --build    build deps only (what `make` needs)
+#   tools/setup-deps.sh --demo     build deps and the newest Go (what `make demo` needs)
 set -euo pipefail
 
 want_go=1
-[ "${1:-}" = "--build" ] && want_go=0
+case "${1:-}" in
+--build) want_go=0 ;;
+--demo) want_go=newest ;;
+esac
 
 # Go toolchains: version -> suite. Pinned low suites are used only with -t SUITE.
 GO_VERSIONS=(1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:bookworm-backports
@@ -80,6 +84,10 @@ if [ -n "$m" ]; then
 	apt-get -qq install -y --no-install-recommends $m >/dev/null
 fi
 
+if [ "$want_go" = newest ]; then
+	GO_VERSIONS=("${GO_VERSIONS[-1]}")
+	want_go=1
+fi
 if [ "$want_go" = 1 ]; then
 	need=()
 	for vs in "${GO_VERSIONS[@]}"; do

@@ -9,7 +9,7 @@ PIDS=()
 
 cleanup_all() {
 	local p
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
 	rm -rf "$WORK"
 }
 

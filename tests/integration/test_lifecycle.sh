@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: MIT
+# How a capture ends: Ctrl-C, the duration, or the target dying. In each case the report is
+# written, and a target that outlives the capture runs on unharmed.
+. "$(dirname "$0")/lib.sh"
+
+last=$(toolchains | grep -v noswiss | tail -1)
+first=$(toolchains | head -1)
+
+for go in "$first" "$last"; do
+	bin=$MW_FIXTURES/$go/writes.pie-stripped
+
+	# Ctrl-C while the target is idle; then the target does its work without probes.
+	d=$WORK/sigint.$go
+	if start_fixture "$d" "$bin" 100 10 && start_capture "$d" -d 120 --json "$d/r.json"; then
+		kill -INT "$MWPID"
+		wait_exit "$MWPID" 10
+		check "go$go: SIGINT ends the capture with status 0" test "$STATUS" = 0
+		check "go$go: SIGINT still writes the report" jq_true "$d/r.json" '.ended_by == "signal"'
+		check "go$go: the text report is printed" grep -q '^MAPS WRITTEN' "$d/cap.out"
+		check "go$go: no temp file left behind" test -z "$(ls "$d" | grep '\.tmp\.')"
+		release_fixture
+		wait_exit "$FPID" 20
+		check "go$go: target runs on after detach and exits 0" \
+			test "$STATUS" = 0 -a "$(tail -1 "$d/fix.out")" = "done 90 100 0"
+	else
+		notok "go$go: SIGINT case could not start"
+	fi
+
+	# The duration ends an idle capture.
+	d=$WORK/duration.$go
+	if start_fixture "$d" "$bin" 10 0 && start_capture "$d" -d 1 --json "$d/r.json"; then
+		wait_exit "$MWPID" 10
+		check "go$go: -d 1 ends the capture" test "$STATUS" = 0
+		check "go$go: report says duration" jq_true "$d/r.json" \
+			'.ended_by == "duration" and .duration_s >= 1 and .duration_s < 5 and (.maps | length) == 0'
+		release_fixture
+		wait_exit "$FPID" 20
+	else
+		notok "go$go: duration case could not start"
+	fi
+
+	# The target is killed in the middle of its writes: what was seen is reported.
+	d=$WORK/killed.$go
+	if start_fixture "$d" "$bin" 1000000 0 && start_capture "$d" -d 120 --json "$d/r.json"; then
+		release_fixture
+		wait_until 20 jq -e '.' /dev/null
+		sleep 1
+		kill -9 "$FPID"
+		wait_exit "$MWPID" 15
+		check "go$go: target killed mid-capture: status 0" test "$STATUS" = 0
+		check "go$go: target killed mid-capture: report with the writes seen" jq_true "$d/r.json" \
+			'.ended_by == "target exited" and ([.maps[].sites[] | select(.function == "main.assign64")][0].count > 100)'
+	else
+		notok "go$go: kill case could not start"
+	fi
+
+	# mapwatch report re-renders a saved capture.
+	check "go$go: mapwatch report re-renders the JSON" \
+		bash -c "'$MW' report '$d/r.json' | grep -q 'main.assign64 (.*main.go:'"
+done
