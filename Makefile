@@ -13,7 +13,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 PREFIX ?= /usr/local
-PKGS := libbpf libelf json-c glib-2.0 capstone zlib
+PKGS := libbpf libelf libdw json-c glib-2.0 capstone zlib
 
 ifeq ($(V),1)
 Q =
@@ -31,9 +31,9 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 GOBIN_SRCS := $(wildcard user/gobin/*.c)
-CORE_SRCS := $(GOBIN_SRCS) user/probes.c user/disasm.c user/probeplan.c user/symbolize.c \
+CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c user/symbolize.c \
 	     user/model.c user/report_json.c user/report_text.c user/target.c
-APP_SRCS := $(CORE_SRCS) user/attach.c user/capture.c user/info.c user/report_cmd.c user/main.c
+APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -44,6 +44,7 @@ SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS))
 
 .PHONY: all deps test unit integration demo install clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 # Dependencies are installed first, then a sub-make builds with them in place.
 all: deps
@@ -68,6 +69,11 @@ $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h) bpf/mapwatch.h 
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/user/attach.o: $(OUTPUT)/mapwatch.skel.h
+
+$(OUTPUT)/tools/dwarf-layout: tools/gen-offsets/dwarf-layout.c $(CORE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(CORE_OBJS) $(LDLIBS) -o $@
 
 mapwatch: $(APP_OBJS)
 	$(call msg,BINARY,$@)

@@ -18,7 +18,7 @@ esac
 GO_VERSIONS=(1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:bookworm-backports
 	    1.24:trixie 1.25:trixie-backports 1.26:trixie-backports)
 
-BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libjson-c-dev libglib2.0-dev jq
+BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libdw-dev libjson-c-dev libglib2.0-dev jq
 	    pkg-config make gcc binutils)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }

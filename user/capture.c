@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "attach.h"
+#include "attach_mem.h"
 #include "commands.h"
 #include "log.h"
 #include "mwerr.h"
@@ -69,7 +70,7 @@ int cmd_capture(const struct capture_opts *o)
 	struct target t;
 	uint64_t st[MW_STAT__MAX];
 	json_object *doc;
-	double t0, next_progress, per_hit;
+	double t0, next_progress, next_refresh, per_hit;
 	char err[512];
 	int rc;
 
@@ -106,6 +107,7 @@ int cmd_capture(const struct capture_opts *o)
 	clock_gettime(CLOCK_REALTIME, &meta.started);
 	t0 = now_s();
 	next_progress = t0 + 10;
+	next_refresh = t0 + 1;
 	pr_info("mapwatch: watching PID %d (%s, %s maps): %d map-write functions, %d uprobes; "
 		"%.0f s, Ctrl-C to stop early\n",
 		o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable, plan.uprobes,
@@ -134,6 +136,10 @@ int cmd_capture(const struct capture_opts *o)
 		}
 		if (now - t0 >= o->duration_s)
 			break;
+		if (now >= next_refresh) {
+			model_refresh(&model, attach_mem_read, &t.pid, false);
+			next_refresh = now + 1;
+		}
 		if (now >= next_progress) {
 			attach_stats(&at, st);
 			pr_info("mapwatch: %.0f s: %llu writes on %u maps, %llu probe hits, "
@@ -151,6 +157,8 @@ int cmd_capture(const struct capture_opts *o)
 		;
 	attach_stats(&at, st);
 	attach_close(&at);
+	/* The state between writes: every map's header as it is now (if the target lives). */
+	model_refresh(&model, attach_mem_read, &t.pid, true);
 
 	meta.pid = o->pid;
 	meta.exe = t.exe;

@@ -142,6 +142,7 @@ int model_add_write(struct mw_model *m, const struct mw_write_rec *r)
 	if (r->entries > 1)
 		m->reentries += r->entries - 1;
 	mp->hdr = after;
+	mp->dirty = true;
 	if (before.count > mp->peak_len)
 		mp->peak_len = before.count;
 	if (after.count > mp->peak_len)
@@ -178,29 +179,93 @@ GPtrArray *model_maps_sorted(const struct mw_model *m)
 	return a;
 }
 
-uint64_t map_capacity(const struct mw_model *m, const struct mw_map *mp)
-{
-	if (m->layout->impl == IMPL_HMAP)
-		return mp->hdr.B >= 0 && mp->hdr.B < 56 ? 8ULL << mp->hdr.B : 0;
-	return 0;	/* Swiss: needs the directory's tables (read from the target) */
-}
-
-uint64_t map_bytes(const struct mw_model *m, const struct mw_map *mp)
+/* hmap: 2^B buckets of 8 slots, plus the old array while growing. */
+static void hmap_size(const struct mw_model *m, struct mw_map *mp)
 {
 	const struct go_layout *l = m->layout;
 	const uint8_t *t;
 	uint16_t bsz;
 	uint64_t nb;
 
-	if (l->impl != IMPL_HMAP || !mp->maptype || l->bucketsize_u16 < 0 || mp->hdr.B < 0 ||
-	    mp->hdr.B > 56)
-		return 0;
+	if (mp->hdr.B < 0 || mp->hdr.B > 56)
+		return;
+	nb = 1ULL << mp->hdr.B;
+	mp->capacity = 8 * nb;
+	if (!mp->maptype || l->bucketsize_u16 < 0)
+		return;
 	t = elfimg_at(&m->gb->img, mp->maptype + (uint64_t)l->bucketsize_u16, 2);
 	if (!t)
-		return 0;
+		return;
 	memcpy(&bsz, t, 2);
-	nb = 1ULL << mp->hdr.B;
 	if (mp->hdr.oldbuckets)
 		nb += mp->hdr.B > 0 ? nb / 2 : 1;
-	return nb * bsz;
+	mp->bytes = nb * bsz;
+}
+
+#define SWISS_GROUP_SLOTS 8
+#define SWISS_MAX_DIR 65536
+
+/* Swiss: a small map is one group; otherwise a directory of tables (entries may repeat). */
+static void swiss_size(const struct mw_model *m, struct mw_map *mp, mem_read_fn rd, void *ctx)
+{
+	const struct go_layout *l = m->layout;
+	uint64_t gsz = 0, cap = 0, prev = 0, *dir;
+	const uint8_t *t;
+	int64_t n = mp->hdr.dirlen;
+
+	if (mp->maptype && l->groupsize_u64 >= 0 &&
+	    (t = elfimg_at(&m->gb->img, mp->maptype + (uint64_t)l->groupsize_u64, 8)))
+		memcpy(&gsz, t, 8);
+	if (n == 0) {
+		mp->capacity = mp->hdr.dirptr ? SWISS_GROUP_SLOTS : 0;
+		mp->bytes = mp->hdr.dirptr ? gsz : 0;
+		return;
+	}
+	if (n < 0 || n > SWISS_MAX_DIR || l->table_capacity < 0 || !rd)
+		return;
+	dir = g_new(uint64_t, (gsize)n);
+	if (rd(ctx, mp->hdr.dirptr, dir, (size_t)n * 8) == 0) {
+		for (int64_t i = 0; i < n; i++) {
+			uint16_t c;
+
+			if (dir[i] == prev)	/* a table spans adjacent entries */
+				continue;
+			prev = dir[i];
+			if (rd(ctx, dir[i] + (uint64_t)l->table_capacity, &c, 2)) {
+				cap = 0;
+				break;
+			}
+			cap += c;
+		}
+		if (cap) {
+			mp->capacity = cap;
+			mp->bytes = gsz ? cap / SWISS_GROUP_SLOTS * gsz + (uint64_t)n * 8 : 0;
+		}
+	}
+	g_free(dir);
+}
+
+void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, bool all)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, m->maps);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct mw_map *mp = v;
+		uint8_t raw[MW_HDR_BYTES];
+
+		if (!all && !mp->dirty)
+			continue;
+		mp->dirty = false;
+		if (rd && rd(ctx, mp->addr, raw, sizeof(raw)) == 0) {
+			map_hdr_decode(raw, m->layout, &mp->hdr);
+			if (mp->hdr.count > mp->peak_len)
+				mp->peak_len = mp->hdr.count;
+		}
+		if (m->layout->impl == IMPL_HMAP)
+			hmap_size(m, mp);
+		else
+			swiss_size(m, mp, rd, ctx);
+	}
 }

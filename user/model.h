@@ -44,6 +44,8 @@ struct mw_map {
 	uint64_t assigns, deletes, clears, growths;
 	uint64_t writing_at_entry;	/* writes that found the map already being written */
 	uint64_t first_ns, last_ns;
+	uint64_t capacity, bytes;	/* slots and table memory; 0 unknown */
+	bool dirty;			/* written since the last refresh */
 	GHashTable *writers;		/* set of goids */
 	GArray *sites;			/* struct mw_site */
 };
@@ -65,8 +67,14 @@ void model_free(struct mw_model *m);
 int model_add_write(struct mw_model *m, const struct mw_write_rec *r);
 /* Maps sorted by writes, most first (array of struct mw_map *; g_ptr_array_unref it). */
 GPtrArray *model_maps_sorted(const struct mw_model *m);
-/* Capacity in slots and bytes of table memory, 0 when unknown. */
-uint64_t map_capacity(const struct mw_model *m, const struct mw_map *mp);
-uint64_t map_bytes(const struct mw_model *m, const struct mw_map *mp);
+/* Reads target memory: 0, or -1 if [addr, addr+n) cannot be read. */
+typedef int (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t n);
+
+/*
+ * Re-read the headers of maps written since the last refresh (all maps if all) and work out
+ * their capacity and table memory (Swiss tables live behind a directory BPF does not walk).
+ * Maps whose memory cannot be read keep what was last known.
+ */
+void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, bool all);
 
 #endif

@@ -16,10 +16,11 @@ const struct probe_def probe_defs[PROBE__COUNT] = {
 #define SWISS IMPL_SWISS
 static const struct go_layout layouts[] = {
 #define LAYOUT(mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, \
-	       mdt)                                                                        \
-	{ mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, mdt },
+	       tcap, mdt)                                                                  \
+	{ mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, tcap, mdt },
 #include "../probes/layouts.def"
 #undef LAYOUT
+	{ .minor = -1 },	/* end */
 };
 
 const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, size_t errlen)
@@ -27,9 +28,7 @@ const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, 
 	const struct go_layout *dflt = NULL;
 
 	if (bi->v.major == 1) {
-		for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-			const struct go_layout *l = &layouts[i];
-
+		for (const struct go_layout *l = layouts; l->minor >= 0; l++) {
 			if (l->minor != bi->v.minor)
 				continue;
 			if (!l->experiment[0])

@@ -32,7 +32,7 @@ struct go_layout {
 	int count, writing, writing_mask, seed;
 	int B, noverflow, buckets, oldbuckets, nevacuate;
 	int dirptr, dirlen, globaldepth;
-	int bucketsize_u16, groupsize_u64;
+	int bucketsize_u16, groupsize_u64, table_capacity;
 	int md_types;
 };
 

@@ -41,10 +41,10 @@ static gint by_count(gconstpointer a, gconstpointer b)
 	return x->pc < y->pc ? -1 : x->pc > y->pc;
 }
 
-static json_object *map_json(const struct mw_model *m, struct mw_map *mp)
+static json_object *map_json(struct mw_map *mp)
 {
 	json_object *o = json_object_new_object(), *sites = json_object_new_array();
-	uint64_t cap = map_capacity(m, mp), bytes = map_bytes(m, mp);
+	uint64_t cap = mp->capacity, bytes = mp->bytes;
 
 	json_object_object_add(o, "id", jhex(mp->addr));
 	json_object_object_add(o, "type", jstr_or_null(mp->type));
@@ -94,7 +94,7 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(doc, "ended_by", json_object_new_string(meta->end_reason));
 
 	for (guint i = 0; i < sorted->len; i++)
-		json_object_array_add(maps, map_json(m, g_ptr_array_index(sorted, i)));
+		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i)));
 	g_ptr_array_unref(sorted);
 	json_object_object_add(doc, "maps", maps);
 	json_object_object_add(doc, "findings", json_object_new_array());

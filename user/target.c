@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dwarf_layout.h"
 #include "mwerr.h"
 #include "target.h"
 
@@ -27,12 +28,24 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 		return MW_EXIT_UNSUPPORTED;
 	}
 	t->layout = go_layout_for(&t->gb.bi, e, sizeof(e));
-	if (!t->layout) {
-		snprintf(err, errlen, "%s: %s", t->exe, e);
-		gobin_close(&t->gb);
-		return MW_EXIT_UNSUPPORTED;
+	if (t->layout)
+		return MW_EXIT_OK;
+	/* Not in the catalogue: the binary's own DWARF, if it kept it, has every offset. */
+	if (t->gb.img.has_dwarf) {
+		char e2[256];
+
+		if (!dwarf_layout_read(&t->gb, path, &t->dwarf_layout, e2, sizeof(e2))) {
+			t->layout = &t->dwarf_layout;
+			t->layout_from_dwarf = true;
+			return MW_EXIT_OK;
+		}
+		snprintf(err, errlen, "%s: %s, and its DWARF is incomplete: %s", t->exe, e, e2);
+	} else {
+		snprintf(err, errlen, "%s: %s, and the binary has no DWARF to read the runtime's "
+				      "layout from (built with -ldflags=-w or stripped)", t->exe, e);
 	}
-	return MW_EXIT_OK;
+	gobin_close(&t->gb);
+	return MW_EXIT_UNSUPPORTED;
 }
 
 int target_open_file(struct target *t, const char *path, char *err, size_t errlen)

@@ -14,6 +14,8 @@ struct target {
 	char open_path[64];		/* /proc/PID/exe: stays valid if the file is replaced */
 	struct gobin gb;
 	const struct go_layout *layout;
+	struct go_layout dwarf_layout;	/* when the release is not in the catalogue */
+	bool layout_from_dwarf;
 	uint64_t bias;			/* runtime address - link-time address (PIE) */
 };
 

@@ -62,9 +62,18 @@ start_fixture() {
 	wait_until 10 grep -q '^ready' "$d/fix.out"
 }
 
-release_fixture() {
+# go_fixture: let it do its writes; it then waits for close_fixture before exiting.
+go_fixture() {
 	echo go >&"$FFD"
+}
+
+close_fixture() {
 	exec {FFD}>&-
+}
+
+release_fixture() {
+	go_fixture
+	close_fixture
 }
 
 # start_capture DIR ARGS...: mapwatch capture -p $FPID, waits until every probe is attached.

@@ -26,6 +26,25 @@ for go in "$first" "$last"; do
 		notok "go$go: SIGINT case could not start"
 	fi
 
+	# Ctrl-C after the writes, the target still alive: the report has every map's state now,
+	# capacity and table memory included (Swiss tables are read through their directory).
+	d=$WORK/state.$go
+	if start_fixture "$d" "$bin" 5000 4000 && start_capture "$d" -d 120 --json "$d/r.json"; then
+		go_fixture
+		wait_until 20 grep -q '^done' "$d/fix.out"
+		kill -INT "$MWPID"
+		wait_exit "$MWPID" 10
+		check "go$go: live state of each map after the writes" jq_true "$d/r.json" \
+			'([.maps[] | select(.type == "map[int64]int")][0] | .len == 1000 and .peak_len == 5000
+			   and .capacity >= 5000 and .bytes > 5000 * 16)
+			 and ([.maps[] | select(.type == "map[string]int")][0] | .len == 5000 and .capacity >= 5000)
+			 and ([.maps[] | select(.type == "map[main.point]bool")][0] | .len == 0 and .capacity >= 3 and .bytes > 0)'
+		close_fixture
+		wait_exit "$FPID" 20
+	else
+		notok "go$go: state case could not start"
+	fi
+
 	# The duration ends an idle capture.
 	d=$WORK/duration.$go
 	if start_fixture "$d" "$bin" 10 0 && start_capture "$d" -d 1 --json "$d/r.json"; then

@@ -103,6 +103,7 @@ static void report_names_functions_and_lines(void)
 
 	close(fd);
 	build_model(&m);
+	model_refresh(&m, NULL, NULL, true);	/* sizes from the headers seen */
 	doc = report_build(&m, &meta);
 	EXPECT(!strcmp(json_object_get_string(jget(doc, "schema")), "mapwatch.capture/v1"));
 	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.id")), "0xc000010000"));

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "dwarf_layout.h"
+
+int gobin_map_impl(const struct gobin *gb)
+{
+	/* Swiss tables split; bucket maps grow with hashGrow (GO_RUNTIME.md §1). */
+	if (pclntab_func_named(&gb->pcln, "internal/runtime/maps.(*table).split", NULL))
+		return IMPL_SWISS;
+	return IMPL_HMAP;
+}
+
+/* One wanted value: a field of one of several candidate structs, or a constant. */
+struct want {
+	const char *const structs[4];	/* candidates, first found wins */
+	const char *field;		/* NULL: a constant named structs[0] */
+	int *out;
+	int found_rank;			/* index of the candidate that gave the value, or -1 */
+};
+
+static int die_uint(Dwarf_Die *d, unsigned attr, Dwarf_Word *v)
+{
+	Dwarf_Attribute a;
+
+	return dwarf_attr(d, attr, &a) && dwarf_formudata(&a, v) == 0 ? 0 : -1;
+}
+
+static void match_struct(Dwarf_Die *s, const char *name, struct want *w, int nw)
+{
+	for (int i = 0; i < nw; i++) {
+		Dwarf_Die m;
+		int rank = -1;
+
+		if (!w[i].field)
+			continue;
+		for (int k = 0; k < 4 && w[i].structs[k]; k++)
+			if (!strcmp(w[i].structs[k], name))
+				rank = k;
+		if (rank < 0 || (w[i].found_rank >= 0 && w[i].found_rank <= rank))
+			continue;
+		if (dwarf_child(s, &m))
+			continue;
+		do {
+			Dwarf_Word off;
+			const char *mn = dwarf_diename(&m);
+
+			if (dwarf_tag(&m) == DW_TAG_member && mn && !strcmp(mn, w[i].field) &&
+			    !die_uint(&m, DW_AT_data_member_location, &off)) {
+				*w[i].out = (int)off;
+				w[i].found_rank = rank;
+			}
+		} while (dwarf_siblingof(&m, &m) == 0);
+	}
+}
+
+static void match_constant(Dwarf_Die *c, const char *name, struct want *w, int nw)
+{
+	for (int i = 0; i < nw; i++) {
+		Dwarf_Attribute a;
+		Dwarf_Sword v;
+
+		if (w[i].field || !w[i].structs[0] || strcmp(w[i].structs[0], name))
+			continue;
+		if (dwarf_attr(c, DW_AT_const_value, &a) && dwarf_formsdata(&a, &v) == 0) {
+			*w[i].out = (int)v;
+			w[i].found_rank = 0;
+		}
+	}
+}
+
+int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout *l, char *err,
+		      size_t errlen)
+{
+	const bool swiss = gobin_map_impl(gb) == IMPL_SWISS;
+	const char *hdr = swiss ? "internal/runtime/maps.Map" : "runtime.hmap";
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	Dwarf *dw;
+	int fd, rc = 0;
+
+	memset(l, -1, sizeof(*l));
+	l->minor = gb->bi.v.minor;
+	l->experiment = "";
+	l->impl = swiss ? IMPL_SWISS : IMPL_HMAP;
+	struct want w[] = {
+		{ { "runtime.g" }, "goid", &l->goid, -1 },
+		{ { "runtime.moduledata" }, "types", &l->md_types, -1 },
+		{ { hdr }, swiss ? "used" : "count", &l->count, -1 },
+		{ { hdr }, swiss ? "writing" : "flags", &l->writing, -1 },
+		{ { hdr }, swiss ? "seed" : "hash0", &l->seed, -1 },
+		/* hmap only */
+		{ { swiss ? NULL : "runtime.hashWriting" }, NULL, &l->writing_mask, -1 },
+		{ { swiss ? NULL : hdr }, "B", &l->B, -1 },
+		{ { swiss ? NULL : hdr }, "noverflow", &l->noverflow, -1 },
+		{ { swiss ? NULL : hdr }, "buckets", &l->buckets, -1 },
+		{ { swiss ? NULL : hdr }, "oldbuckets", &l->oldbuckets, -1 },
+		{ { swiss ? NULL : hdr }, "nevacuate", &l->nevacuate, -1 },
+		{ { swiss ? NULL : "internal/abi.OldMapType", "internal/abi.MapType",
+		    "runtime.maptype" },
+		  swiss ? NULL : "BucketSize", &l->bucketsize_u16, -1 },
+		{ { swiss ? NULL : "runtime.maptype" }, swiss ? NULL : "bucketsize",
+		  &l->bucketsize_u16, -1 },
+		/* Swiss only */
+		{ { swiss ? hdr : NULL }, "dirPtr", &l->dirptr, -1 },
+		{ { swiss ? hdr : NULL }, "dirLen", &l->dirlen, -1 },
+		{ { swiss ? hdr : NULL }, "globalDepth", &l->globaldepth, -1 },
+		{ { swiss ? "internal/abi.SwissMapType" : NULL, "internal/abi.MapType" },
+		  swiss ? "GroupSize" : NULL, &l->groupsize_u64, -1 },
+		{ { swiss ? "internal/runtime/maps.table" : NULL }, "capacity", &l->table_capacity,
+		  -1 },
+	};
+	const int nw = sizeof(w) / sizeof(w[0]);
+
+	if (swiss)
+		l->writing_mask = 0xff;	/* toggled with ^= 1: any bit set means a writer */
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !(dw = dwarf_begin(fd, DWARF_C_READ))) {
+		snprintf(err, errlen, "no DWARF debug information");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, d;
+
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &d) == 0) {
+			do {
+				const char *name = dwarf_diename(&d);
+				int tag = dwarf_tag(&d);
+
+				if (!name)
+					continue;
+				if (tag == DW_TAG_structure_type)
+					match_struct(&d, name, w, nw);
+				else if (tag == DW_TAG_constant)
+					match_constant(&d, name, w, nw);
+			} while (dwarf_siblingof(&d, &d) == 0);
+		}
+		off = next;
+	}
+	dwarf_end(dw);
+	close(fd);
+
+	for (int i = 0; i < nw; i++) {
+		/* Both bucket-size rows fill one value; either is enough. */
+		if (w[i].out == &l->bucketsize_u16 && l->bucketsize_u16 >= 0)
+			continue;
+		if (w[i].structs[0] && w[i].found_rank < 0) {
+			snprintf(err, errlen, "DWARF has no %s%s%s", w[i].structs[0],
+				 w[i].field ? "." : "", w[i].field ? w[i].field : "");
+			rc = -1;
+			break;
+		}
+	}
+	return rc;
+}
