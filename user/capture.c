@@ -90,6 +90,9 @@ int cmd_capture(const struct capture_opts *o)
 			pr_info("mapwatch: not probing %s: %s\n", probe_defs[plan.p[i].id].symbol,
 				plan.p[i].error);
 
+	if (t.layout_from_dwarf)
+		pr_info("mapwatch: %s is not in the probe catalogue; using offsets from the "
+			"binary's DWARF\n", t.gb.bi.version);
 	model_init(&model, &t.gb, t.layout, t.bias);
 	rc = attach_load(&at, (size_t)o->ringbuf_mb << 20, on_record, &model, err, sizeof(err));
 	if (rc) {
@@ -166,6 +169,7 @@ int cmd_capture(const struct capture_opts *o)
 	meta.map_impl = impl_name(t.layout->impl);
 	meta.stripped = !t.gb.img.has_symtab;
 	meta.pie = t.gb.img.pie;
+	meta.offsets = t.layout_from_dwarf ? "dwarf" : "catalogue";
 	meta.events_total = model.writes + model.rejected;
 	meta.events_lost = st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
 	meta.probe_hits = st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS];

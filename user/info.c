@@ -34,6 +34,9 @@ int cmd_info(pid_t pid, const char *binary)
 	printf("pclntab:      %s at %#llx, %zu functions, text at %#llx\n", t.gb.pcln_where,
 	       (unsigned long long)t.gb.pcln.vaddr, t.gb.pcln.nfuncs,
 	       (unsigned long long)t.gb.pcln.text_start);
+	printf("offsets:      %s\n", t.layout_from_dwarf ?
+					  "read from the binary's DWARF (release not in the catalogue)" :
+					  "probe catalogue (probes/layouts.def)");
 	printf("goroutine id: runtime.g+%d\n", t.layout->goid);
 	printf("\n%-30s %-10s %-10s %-14s %s\n", "probe point", "address", "offset", "entry probe",
 	       "RETs");

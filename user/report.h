@@ -18,6 +18,7 @@ struct capture_meta {
 	const char *go_version;
 	const char *map_impl;
 	bool stripped, pie;
+	const char *offsets;		/* "catalogue" or "dwarf" */
 	struct timespec started;	/* CLOCK_REALTIME */
 	double duration_s;
 	const char *end_reason;		/* "duration", "signal", "target exited" */

@@ -86,6 +86,7 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(t, "map_impl", json_object_new_string(meta->map_impl));
 	json_object_object_add(t, "stripped", json_object_new_boolean(meta->stripped));
 	json_object_object_add(t, "pie", json_object_new_boolean(meta->pie));
+	json_object_object_add(t, "offsets", jstr_or_null(meta->offsets));
 	json_object_object_add(doc, "target", t);
 	gmtime_r(&meta->started.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);

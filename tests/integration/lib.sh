@@ -80,7 +80,8 @@ release_fixture() {
 start_capture() {
 	local d=$1
 	shift
-	"$MW" capture -p "$FPID" --ready-file "$d/attached" "$@" >"$d/cap.out" 2>"$d/cap.err" &
+	# {FFD}>&-: mapwatch must not hold the fixture's stdin open
+	"$MW" capture -p "$FPID" --ready-file "$d/attached" "$@" >"$d/cap.out" 2>"$d/cap.err" {FFD}>&- &
 	MWPID=$!
 	PIDS+=("$MWPID")
 	wait_until 20 test -e "$d/attached" -o ! -e "/proc/$MWPID"
