@@ -31,8 +31,9 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 GOBIN_SRCS := $(wildcard user/gobin/*.c)
-CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c user/symbolize.c \
-	     user/model.c user/report_json.c user/report_text.c user/target.c
+CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c \
+	     user/symbolize.c user/model.c user/report_json.c user/report_text.c \
+	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
@@ -63,7 +64,7 @@ $(OUTPUT)/mapwatch.skel.h: $(OUTPUT)/mapwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mapwatch_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h) bpf/mapwatch.h probes/*.def
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -79,7 +80,7 @@ mapwatch: $(APP_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/san/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h) bpf/mapwatch.h probes/*.def
+$(OUTPUT)/san/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@

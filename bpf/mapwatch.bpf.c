@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Uprobes on the Go runtime's map-write functions.
+ * Uprobes on the Go runtime's map functions, mutex slow paths and fatal path.
  *
  * One program fires at the entry of a function (just after its stack check when user space
  * found one), another at each of its RET instructions: uretprobes rewrite the return address
  * on the goroutine stack, which Go moves and walks, so they are never used. The attach cookie
- * carries the probe-point index. Calls in flight are keyed by (tgid, goid, function): a
- * goroutine can park inside a write and resume on another thread.
+ * says which function it is and what it does (bpf/mapwatch.h). Calls in flight are keyed by
+ * (tgid, goid, function): a goroutine can park inside a call and resume on another thread.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,6 +21,21 @@ struct inflight_key {
 	__u64 goid;
 };
 
+/* The goroutine writing a map right now, per map. */
+struct writer_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 map;
+};
+
+struct map_writer {
+	__u64 goid;
+	__u64 caller;
+	__u64 t;
+	__u32 fn;
+	__u32 _pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
@@ -32,15 +47,22 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct inflight_key);
-	__type(value, struct mw_write_rec);
+	__type(value, struct mw_call_rec);
 } inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct writer_key);
+	__type(value, struct map_writer);
+} writers SEC(".maps");
 
 /* The record is too large for the BPF stack: build it here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mw_write_rec);
+	__type(value, struct mw_call_rec);
 } scratch SEC(".maps");
 
 struct {
@@ -66,19 +88,109 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline int read_goid(struct pt_regs *ctx, const struct mw_target_cfg *cfg,
-				     __u64 *goid)
+static __always_inline __u64 read_goid(struct pt_regs *ctx, const struct mw_target_cfg *cfg)
 {
-	return bpf_probe_read_user(goid, sizeof(*goid), (void *)(ctx->r14 + cfg->goid_off));
+	__u64 goid = 0;
+
+	bpf_probe_read_user(&goid, sizeof(goid), (void *)(ctx->r14 + cfg->goid_off));
+	return goid;
+}
+
+/*
+ * The object register named by the cookie. Each field is loaded on its own, behind a
+ * barrier: the verifier refuses a load through a computed offset into the context.
+ */
+static __always_inline __u64 reg(struct pt_regs *ctx, __u64 which)
+{
+	__u64 ax = ctx->ax, bx = ctx->bx, cx = ctx->cx;
+
+	asm volatile("" : "+r"(ax), "+r"(bx), "+r"(cx));
+	return which == MW_REG_RAX ? ax : which == MW_REG_RBX ? bx : which == MW_REG_RCX ? cx : 0;
+}
+
+static __always_inline void submit(void *r)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(r, flags);
+}
+
+static __always_inline void report_fatal(struct pt_regs *ctx, __u32 tgid, __u64 goid)
+{
+	struct mw_fatal_rec *f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+	__u64 len = ctx->bx;
+	long n;
+
+	if (!f) {
+		stat_inc(MW_STAT_RB_DROPS);
+		return;
+	}
+	f->type = MW_REC_FATAL;
+	f->tgid = tgid;
+	f->goid = goid;
+	f->t = bpf_ktime_get_ns();
+	f->caller = 0;
+	bpf_probe_read_user(&f->caller, sizeof(f->caller), (void *)ctx->sp);
+	if (len > MW_MSG_BYTES)
+		len = MW_MSG_BYTES;
+	f->msg_len = (__u32)len;
+	if (bpf_probe_read_user(f->msg, len, (void *)ctx->ax))
+		f->msg_len = 0;
+	n = bpf_get_stack(ctx, f->stack, sizeof(f->stack), BPF_F_USER_STACK);
+	f->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * Two goroutines inside a write to one map at once: proof that one of them did not hold the
+ * lock. Sent immediately: the runtime's own check may kill the target before the RETs.
+ */
+static __always_inline void check_writer(struct mw_call_rec *r)
+{
+	struct writer_key wk = { .tgid = r->tgid, .map = r->obj };
+	struct map_writer *w = bpf_map_lookup_elem(&writers, &wk), nw;
+	struct mw_overlap_rec *o;
+	bool flag = r->flags & MW_F_WRITING_AT_ENTRY;
+
+	if (w && w->goid == r->goid)
+		return;		/* morestack re-entry of the same write */
+	if (!w) {
+		nw = (struct map_writer){ .goid = r->goid, .caller = r->caller, .t = r->t_entry,
+				      .fn = r->fn };
+		bpf_map_update_elem(&writers, &wk, &nw, BPF_ANY);
+		if (!flag)
+			return;
+	}
+	o = bpf_ringbuf_reserve(&events, sizeof(*o), 0);
+	if (!o) {
+		stat_inc(MW_STAT_RB_DROPS);
+		return;
+	}
+	o->type = MW_REC_OVERLAP;
+	o->tgid = r->tgid;
+	o->map = r->obj;
+	o->t = r->t_entry;
+	o->fn_second = r->fn;
+	o->goid_second = r->goid;
+	o->caller_second = r->caller;
+	o->flag_set = flag;
+	o->fn_first = w ? w->fn : 0;
+	o->goid_first = w ? w->goid : 0;
+	o->caller_first = w ? w->caller : 0;
+	o->t_first = w ? w->t : 0;
+	o->nstack = r->nstack;
+	__builtin_memcpy(o->stack, r->stack, sizeof(o->stack));
+	bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mw_entry)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = bpf_get_attach_cookie(ctx) };
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ck = bpf_get_attach_cookie(ctx);
+	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = MW_CK_FN(ck) };
 	struct mw_target_cfg *cfg;
-	struct mw_write_rec *r, *old;
+	struct mw_call_rec *r, *old;
 	__u32 zero = 0;
 	long n;
 
@@ -88,12 +200,15 @@ int BPF_KPROBE(mw_entry)
 		stat_inc(MW_STAT_NO_TARGET);
 		return 0;
 	}
-	if (read_goid(ctx, cfg, &key.goid))
-		key.goid = 0;
+	key.goid = read_goid(ctx, cfg);
+	if (ck & MW_CK_FATAL) {
+		report_fatal(ctx, key.tgid, key.goid);
+		return 0;
+	}
 
 	/* A prologue that went through morestack re-enters here: keep one record. */
 	old = bpf_map_lookup_elem(&inflight, &key);
-	if (old && old->map == ctx->bx) {
+	if (old && old->obj == reg(ctx, MW_CK_REG(ck))) {
 		old->entries++;
 		stat_inc(MW_STAT_REENTRY);
 		return 0;
@@ -102,22 +217,24 @@ int BPF_KPROBE(mw_entry)
 	r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r)
 		return 0;
-	r->type = MW_REC_WRITE;
+	r->type = MW_REC_CALL;
 	r->tgid = key.tgid;
 	r->fn = key.fn;
 	r->flags = 0;
 	r->goid = key.goid;
-	r->map = ctx->bx;
-	r->maptype = ctx->ax;
+	r->obj = reg(ctx, MW_CK_REG(ck));
+	r->ax = ctx->ax;
+	r->bx = ctx->bx;
+	r->ret = 0;
 	r->caller = 0;
 	bpf_probe_read_user(&r->caller, sizeof(r->caller), (void *)ctx->sp);
 	r->tid_entry = (__u32)pid_tgid;
 	r->tid_ret = 0;
 	r->entries = 1;
 	r->t_ret = 0;
-	if (bpf_probe_read_user(r->hdr_before, sizeof(r->hdr_before), (void *)r->map))
+	if (!r->obj || bpf_probe_read_user(r->hdr_before, sizeof(r->hdr_before), (void *)r->obj))
 		__builtin_memset(r->hdr_before, 0, sizeof(r->hdr_before));
-	else if (cfg->writing_off < MW_HDR_BYTES &&
+	else if ((ck & MW_CK_WRITE) && cfg->writing_off < MW_HDR_BYTES &&
 		 (r->hdr_before[cfg->writing_off & (MW_HDR_BYTES - 1)] & cfg->writing_mask))
 		r->flags |= MW_F_WRITING_AT_ENTRY;
 
@@ -127,6 +244,8 @@ int BPF_KPROBE(mw_entry)
 		r->flags |= MW_F_STACK;
 	r->t_entry = bpf_ktime_get_ns();
 
+	if ((ck & MW_CK_WRITE) && r->obj)
+		check_writer(r);
 	if (bpf_map_update_elem(&inflight, &key, r, BPF_ANY))
 		stat_inc(MW_STAT_INFLIGHT_FULL);
 	return 0;
@@ -135,22 +254,27 @@ int BPF_KPROBE(mw_entry)
 SEC("uprobe")
 int BPF_KPROBE(mw_ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = bpf_get_attach_cookie(ctx) };
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ck = bpf_get_attach_cookie(ctx);
+	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = MW_CK_FN(ck) };
 	struct mw_target_cfg *cfg;
-	struct mw_write_rec *in, *r;
-	__u64 flags;
+	struct mw_call_rec *in, *r;
 
 	stat_inc(MW_STAT_RET_HITS);
 	cfg = bpf_map_lookup_elem(&targets, &key.tgid);
 	if (!cfg)
 		return 0;
-	if (read_goid(ctx, cfg, &key.goid))
-		key.goid = 0;
+	key.goid = read_goid(ctx, cfg);
 	in = bpf_map_lookup_elem(&inflight, &key);
 	if (!in) {
 		stat_inc(MW_STAT_RET_NO_ENTRY);
 		return 0;
+	}
+	if (ck & MW_CK_WRITE) {
+		struct writer_key wk = { .tgid = key.tgid, .map = in->obj };
+		struct map_writer *w = bpf_map_lookup_elem(&writers, &wk);
+
+		if (w && w->goid == key.goid)
+			bpf_map_delete_elem(&writers, &wk);
 	}
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -162,13 +286,13 @@ int BPF_KPROBE(mw_ret)
 	__builtin_memcpy(r, in, sizeof(*r));
 	r->t_ret = bpf_ktime_get_ns();
 	r->tid_ret = (__u32)pid_tgid;
-	if (bpf_probe_read_user(r->hdr_after, sizeof(r->hdr_after), (void *)r->map))
+	r->ret = ctx->ax;
+	if (ck & MW_CK_RESULT)
+		r->obj = ctx->ax;
+	if (!r->obj || bpf_probe_read_user(r->hdr_after, sizeof(r->hdr_after), (void *)r->obj))
 		__builtin_memset(r->hdr_after, 0, sizeof(r->hdr_after));
 	bpf_map_delete_elem(&inflight, &key);
-
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(r, flags);
+	submit(r);
 	return 0;
 }
 

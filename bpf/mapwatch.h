@@ -8,11 +8,28 @@
 
 #define MW_HDR_BYTES 64		/* raw map header copied before and after a write */
 #define MW_STACK_DEPTH 16	/* user frames taken at entry (frame pointers) */
-#define MW_MAX_FUNCS 64		/* probe-point indices carried in the attach cookie */
+#define MW_MSG_BYTES 96		/* runtime.fatal message */
 
 enum mw_rec_type {
-	MW_REC_WRITE = 1,	/* one completed map write: entry + RET paired by goroutine */
+	MW_REC_CALL = 1,	/* one completed call: entry + RET paired by goroutine */
+	MW_REC_OVERLAP,		/* a write began while another goroutine's write was in flight */
+	MW_REC_FATAL,		/* runtime.fatal was called: the target is about to die */
 };
+
+/*
+ * The attach cookie of a probe says what the probed function is:
+ *   bits 0-7   probe-point index (user space's catalogue)
+ *   bits 8-9   register holding the object (map header, mutex) at entry: MW_REG_*
+ *   bit 10     a map write: check for concurrent writers at entry
+ *   bit 11     runtime.fatal: report at entry, the function never returns
+ *   bit 12     the object is the result (RAX at RET), e.g. makemap
+ */
+enum { MW_REG_NONE = 0, MW_REG_RAX, MW_REG_RBX, MW_REG_RCX };
+#define MW_CK_FN(c) ((c) & 0xff)
+#define MW_CK_REG(c) (((c) >> 8) & 3)
+#define MW_CK_WRITE (1u << 10)
+#define MW_CK_FATAL (1u << 11)
+#define MW_CK_RESULT (1u << 12)
 
 /* Per-CPU counters, index into the "stats" array. */
 enum mw_stat {
@@ -37,14 +54,15 @@ struct mw_target_cfg {
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */
 #define MW_F_WRITING_AT_ENTRY 0x2	/* write flag already set at entry */
 
-struct mw_write_rec {
-	__u32 type;		/* MW_REC_WRITE */
+struct mw_call_rec {
+	__u32 type;		/* MW_REC_CALL */
 	__u32 tgid;
 	__u32 fn;		/* probe-point index (user space's table) */
 	__u32 flags;		/* MW_F_* */
 	__u64 goid;
-	__u64 map;		/* map header address (RBX at entry) */
-	__u64 maptype;		/* map type descriptor (RAX at entry) */
+	__u64 obj;		/* map header or mutex (register from the cookie, or result) */
+	__u64 ax, bx;		/* RAX, RBX at entry (map type, size hint, ...) */
+	__u64 ret;		/* RAX at RET */
 	__u64 caller;		/* return address at [RSP] on entry */
 	__u64 t_entry;		/* bpf_ktime_get_ns() */
 	__u64 t_ret;
@@ -55,6 +73,33 @@ struct mw_write_rec {
 	__u64 stack[MW_STACK_DEPTH];
 	__u8 hdr_before[MW_HDR_BYTES];
 	__u8 hdr_after[MW_HDR_BYTES];
+};
+
+/* Sent at once, with a wakeup: the runtime may kill the target a moment later. */
+struct mw_overlap_rec {
+	__u32 type;		/* MW_REC_OVERLAP */
+	__u32 tgid;
+	__u64 map;
+	__u64 t;
+	__u32 fn_first, fn_second;
+	__u64 goid_first, goid_second;	/* goid_first 0: unknown (flag set, writer unseen) */
+	__u64 caller_first, caller_second;
+	__u64 t_first;
+	__u32 flag_set;		/* the map's write flag was set at the second entry */
+	__s32 nstack;		/* the second writer's stack */
+	__u64 stack[MW_STACK_DEPTH];
+};
+
+struct mw_fatal_rec {
+	__u32 type;		/* MW_REC_FATAL */
+	__u32 tgid;
+	__u64 goid;
+	__u64 caller;
+	__u64 t;
+	__s32 nstack;
+	__u32 msg_len;
+	__u64 stack[MW_STACK_DEPTH];
+	char msg[MW_MSG_BYTES];
 };
 
 #endif /* MAPWATCH_H */

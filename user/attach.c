@@ -116,12 +116,12 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 			continue;
 		snprintf(what, sizeof(what), "%s entry", name);
 		if (add_link(a, a->skel->progs.mw_entry, t->pid, t->open_path, pp->entry_off,
-			     pp->id, err, errlen, what))
+			     probe_cookie(pp->id), err, errlen, what))
 			return MW_EXIT_ATTACH;
 		for (int r = 0; r < pp->pts.nrets; r++) {
 			snprintf(what, sizeof(what), "%s RET #%d", name, r + 1);
 			if (add_link(a, a->skel->progs.mw_ret, t->pid, t->open_path,
-				     pp->ret_off[r], pp->id, err, errlen, what))
+				     pp->ret_off[r], probe_cookie(pp->id), err, errlen, what))
 				return MW_EXIT_ATTACH;
 		}
 		pr_debug("attached %s: entry %#llx (+%llu), %d RET\n", name,
@@ -220,7 +220,7 @@ static double time_calls(int n)
 
 double attach_calibrate(struct attach *a)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = MW_MAX_FUNCS);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	const int n = 2000;
 	int64_t off = self_offset((uintptr_t)mw_calibration_target);
 	struct bpf_link *l;

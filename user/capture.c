@@ -10,6 +10,7 @@
 #include "attach.h"
 #include "attach_mem.h"
 #include "commands.h"
+#include "detect/detect.h"
 #include "log.h"
 #include "mwerr.h"
 #include "report.h"
@@ -29,16 +30,23 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Ring-buffer callback: check the record, hand it to the model. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Ring-buffer callback: the model checks the record's type and size. */
 static int on_record(void *ctx, const void *data, size_t size)
 {
 	struct mw_model *m = ctx;
+	bool was_fatal = m->fatal;
 
-	if (size < sizeof(struct mw_write_rec)) {
-		m->rejected++;
-		return 0;
-	}
-	model_add_write(m, data);
+	model_ingest(m, data, size);
+	if (m->fatal && !was_fatal)
+		pr_info("mapwatch: the target called runtime.fatal: \"%s\"\n", m->fatal_msg);
 	return 0;
 }
 
@@ -69,7 +77,8 @@ int cmd_capture(const struct capture_opts *o)
 	struct attach at = { 0 };
 	struct target t;
 	uint64_t st[MW_STAT__MAX];
-	json_object *doc;
+	json_object *doc, *findings;
+	struct detect_ctx dc;
 	double t0, next_progress, next_refresh, per_hit;
 	char err[512];
 	int rc;
@@ -81,7 +90,7 @@ int cmd_capture(const struct capture_opts *o)
 	}
 	probeplan_build(&t.gb, t.layout->impl, &plan);
 	if (!plan.usable) {
-		pr_err("%s: no map-write function of the runtime can be probed\n", t.exe);
+		pr_err("%s: no map function of the runtime can be probed\n", t.exe);
 		target_close(&t);
 		return MW_EXIT_UNSUPPORTED;
 	}
@@ -111,7 +120,7 @@ int cmd_capture(const struct capture_opts *o)
 	t0 = now_s();
 	next_progress = t0 + 10;
 	next_refresh = t0 + 1;
-	pr_info("mapwatch: watching PID %d (%s, %s maps): %d map-write functions, %d uprobes; "
+	pr_info("mapwatch: watching PID %d (%s, %s maps): %d runtime functions, %d uprobes; "
 		"%.0f s, Ctrl-C to stop early\n",
 		o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable, plan.uprobes,
 		o->duration_s);
@@ -140,7 +149,7 @@ int cmd_capture(const struct capture_opts *o)
 		if (now - t0 >= o->duration_s)
 			break;
 		if (now >= next_refresh) {
-			model_refresh(&model, attach_mem_read, &t.pid, false);
+			model_refresh(&model, attach_mem_read, &t.pid, mono_ns(), false);
 			next_refresh = now + 1;
 		}
 		if (now >= next_progress) {
@@ -161,7 +170,7 @@ int cmd_capture(const struct capture_opts *o)
 	attach_stats(&at, st);
 	attach_close(&at);
 	/* The state between writes: every map's header as it is now (if the target lives). */
-	model_refresh(&model, attach_mem_read, &t.pid, true);
+	model_refresh(&model, attach_mem_read, &t.pid, mono_ns(), true);
 
 	meta.pid = o->pid;
 	meta.exe = t.exe;
@@ -170,18 +179,30 @@ int cmd_capture(const struct capture_opts *o)
 	meta.stripped = !t.gb.img.has_symtab;
 	meta.pie = t.gb.img.pie;
 	meta.offsets = t.layout_from_dwarf ? "dwarf" : "catalogue";
-	meta.events_total = model.writes + model.rejected;
+	meta.events_total = model.records + model.rejected;
 	meta.events_lost = st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
 	meta.probe_hits = st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS];
 	meta.per_hit_s = per_hit;
 	meta.uprobes = plan.uprobes;
-	meta.hot_probes = "map writes: entry and every RET";
+	meta.hot_probes = "map writes, creations, growths, lock slow paths: entry and every RET";
 	if (!strcmp(meta.end_reason, "target exited"))
-		pr_info("mapwatch: PID %d exited; writing the report\n", o->pid);
+		pr_info("mapwatch: PID %d exited%s; writing the report\n", o->pid,
+			model.fatal ? " after a fatal runtime error" : "");
 
-	doc = report_build(&model, &meta);
+	dc = (struct detect_ctx){ .m = &model, .o = &o->thresholds, .duration_s = meta.duration_s,
+				  .end_ns = mono_ns() };
+	findings = detect_all(&dc);
+	doc = report_build(&model, &meta, findings);
 	rc = MW_EXIT_OK;
 	if (o->json_path && report_write_json(doc, o->json_path, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		rc = MW_EXIT_FAIL;
+	}
+	if (o->folded_path && report_write_folded(&model, o->folded_path, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		rc = MW_EXIT_FAIL;
+	}
+	if (o->dot_path && report_write_dot(&model, o->dot_path, err, sizeof(err))) {
 		pr_err("%s\n", err);
 		rc = MW_EXIT_FAIL;
 	}

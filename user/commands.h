@@ -3,6 +3,7 @@
 #define MW_COMMANDS_H
 
 #include <sys/types.h>
+#include "detect/detect.h"
 
 struct capture_opts {
 	pid_t pid;
@@ -10,6 +11,9 @@ struct capture_opts {
 	const char *json_path;
 	const char *ready_file;	/* created once every probe is attached */
 	int ringbuf_mb;
+	const char *folded_path;
+	const char *dot_path;
+	struct detect_opts thresholds;
 };
 
 /* Each returns an MW_EXIT_* status and has printed its one-line error. */

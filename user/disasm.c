@@ -95,10 +95,6 @@ int disasm_probe_points(const uint8_t *code, size_t len, uint64_t addr, struct p
 		snprintf(err, errlen, "empty function");
 		goto out;
 	}
-	if (!pp->nrets) {
-		snprintf(err, errlen, "no RET instruction");
-		goto out;
-	}
 	find_stack_check(ins, n, first, pp);
 	pp->ninsns = n;
 	rc = 0;

@@ -19,8 +19,8 @@ struct probe_points {
 
 /*
  * Pure: decode code[0..len) located at addr. Refuses (returns -1, message in err) a function
- * that does not decode cleanly, has no RET, or leaves through a jump to another function (its
- * RET probes would miss those exits).
+ * that does not decode cleanly or leaves through a jump to another function (its RET probes
+ * would miss those exits). A function without RET is the caller's to judge.
  */
 int disasm_probe_points(const uint8_t *code, size_t len, uint64_t addr, struct probe_points *pp,
 			char *err, size_t errlen);

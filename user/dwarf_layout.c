@@ -90,6 +90,7 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 	struct want w[] = {
 		{ { "runtime.g" }, "goid", &l->goid, -1 },
 		{ { "runtime.moduledata" }, "types", &l->md_types, -1 },
+		{ { "runtime.moduledata" }, "gofunc", &l->md_gofunc, -1 },
 		{ { hdr }, swiss ? "used" : "count", &l->count, -1 },
 		{ { hdr }, swiss ? "writing" : "flags", &l->writing, -1 },
 		{ { hdr }, swiss ? "seed" : "hash0", &l->seed, -1 },

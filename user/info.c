@@ -38,23 +38,23 @@ int cmd_info(pid_t pid, const char *binary)
 					  "read from the binary's DWARF (release not in the catalogue)" :
 					  "probe catalogue (probes/layouts.def)");
 	printf("goroutine id: runtime.g+%d\n", t.layout->goid);
-	printf("\n%-30s %-10s %-10s %-14s %s\n", "probe point", "address", "offset", "entry probe",
+	printf("\n%-44s %-10s %-10s %-12s %s\n", "probe point", "address", "offset", "entry probe",
 	       "RETs");
 	for (int i = 0; i < plan.n; i++) {
 		const struct planned_probe *pp = &plan.p[i];
 
-		printf("%-30s %#-10llx %#-10llx ", probe_defs[pp->id].symbol,
+		printf("%-44s %#-10llx %#-10llx ", probe_defs[pp->id].symbol,
 		       (unsigned long long)pp->fn->entry,
 		       (unsigned long long)elfimg_vaddr_to_offset(&t.gb.img, pp->fn->entry));
 		if (pp->error[0]) {
 			printf("not probed: %s\n", pp->error);
 			continue;
 		}
-		printf("%-14s %d%s\n",
+		printf("%-12s %d%s\n",
 		       pp->pts.after_stack_check ? "after check" : "at entry", pp->pts.nrets,
 		       pp->duplicates > 1 ? " (name appears twice: largest body used)" : "");
 	}
-	printf("\n%d of %d map-write functions can be probed (%d uprobes).\n", plan.usable, plan.n,
+	printf("\n%d of %d runtime functions can be probed (%d uprobes).\n", plan.usable, plan.n,
 	       plan.uprobes);
 	rc = plan.usable ? MW_EXIT_OK : MW_EXIT_UNSUPPORTED;
 	target_close(&t);

@@ -36,7 +36,7 @@ static long parse_long(const char *s, long lo, long hi, struct argp_state *st, c
 	return v;
 }
 
-enum { OPT_READY = 1000, OPT_RINGBUF };
+enum { OPT_READY = 1000, OPT_RINGBUF, OPT_FOLDED, OPT_DOT, OPT_THRESHOLD };
 
 static const struct argp_option capture_opts[] = {
 	{ "pid", 'p', "PID", 0, "Process to watch (required)", 0 },
@@ -45,6 +45,14 @@ static const struct argp_option capture_opts[] = {
 	  "Ctrl-C/SIGTERM or when the target exits, and the report is written in every case",
 	  0 },
 	{ "json", 'j', "FILE", 0, "Also write the report as JSON (atomically; - for stdout)", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0,
+	  "Write the stacks of map writes and lock waits in folded form (flamegraph.pl, "
+	  "speedscope)", 0 },
+	{ "dot", OPT_DOT, "FILE", 0, "Write a Graphviz graph of sites, maps and mutexes", 0 },
+	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", 0,
+	  "Change a detector threshold (repeatable). Names and defaults: growth_min=10000 "
+	  "growth_base=1000 growth_pct=50 growth_insert_ratio=10 contention_pct=10 "
+	  "contention_ms=100 shrink_ratio=16 shrink_min_mib=1 stall_s=5", 0 },
 	{ "ready-file", OPT_READY, "FILE", 0,
 	  "Create FILE once every probe is attached (for scripts and tests)", 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
@@ -74,6 +82,19 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 	case OPT_READY:
 		env.cap.ready_file = arg;
 		break;
+	case OPT_FOLDED:
+		env.cap.folded_path = arg;
+		break;
+	case OPT_DOT:
+		env.cap.dot_path = arg;
+		break;
+	case OPT_THRESHOLD: {
+		char err[512];
+
+		if (detect_set(&env.cap.thresholds, arg, err, sizeof(err)))
+			argp_error(st, "%s", err);
+		break;
+	}
 	case OPT_RINGBUF:
 		env.cap.ringbuf_mb = (int)parse_long(arg, 1, 1024, st, "ring buffer size");
 		if (env.cap.ringbuf_mb & (env.cap.ringbuf_mb - 1))
@@ -97,9 +118,12 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 
 static const struct argp capture_argp = {
 	capture_opts, capture_parse, NULL,
-	"Watch the map writes of a running Go process and report them.\v"
+	"Watch the maps of a running Go process and report what is wrong with them: concurrent "
+	"writers, writers queued on a lock, maps that only grow, maps that never shrink, stalled "
+	"growth.\v"
 	"Probes go on the runtime's map-write functions (runtime.mapassign*, mapdelete*, "
-	"mapclear) at entry and at every RET instruction; no uretprobes. Each probe hit costs "
+	"mapclear), map creation and growth, the mutex slow paths and runtime.fatal, at entry "
+	"and at every RET instruction; no uretprobes. Each probe hit costs "
 	"the target some microseconds of CPU; the report says how many hits there were and what "
 	"they cost, measured on this host. Needs root (or CAP_BPF and CAP_PERFMON, plus "
 	"CAP_SYS_PTRACE for other users' processes).\n\n"
@@ -186,6 +210,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	argp_err_exit_status = MW_EXIT_USAGE;
+	detect_defaults(&env.cap.thresholds);
 	if (!cmd) {
 		usage(stderr);
 		return MW_EXIT_USAGE;

@@ -2,6 +2,14 @@
 #include <string.h>
 #include "model.h"
 
+/* A lock acquired through the slow path whose holder has not written a map yet. */
+struct pending_lock {
+	uint64_t mutex, wait_ns, t_acquired;
+};
+
+/* A write this long after the slow-path lock returned is no longer taken as under it. */
+#define LOCK_ATTRIBUTION_NS (100ULL * 1000 * 1000)
+
 static uint64_t rdn(const uint8_t *raw, int off, int size)
 {
 	uint64_t v = 0;
@@ -36,6 +44,17 @@ static void map_free(gpointer p)
 	g_free(mp);
 }
 
+static void mutex_free(gpointer p)
+{
+	struct mw_mutex *mx = p;
+
+	g_array_unref(mx->waits);
+	g_hash_table_unref(mx->waiters);
+	g_array_unref(mx->sites);
+	g_hash_table_unref(mx->maps);
+	g_free(mx);
+}
+
 void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layout *l,
 		uint64_t bias)
 {
@@ -44,116 +63,331 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 	m->layout = l;
 	m->bias = bias;
 	m->maps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, map_free);
+	m->mutexes = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, mutex_free);
+	m->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	m->folded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 void model_free(struct mw_model *m)
 {
-	if (m->maps)
-		g_hash_table_unref(m->maps);
+	if (!m->maps)
+		return;
+	g_hash_table_unref(m->maps);
+	g_hash_table_unref(m->mutexes);
+	g_hash_table_unref(m->pending);
+	g_hash_table_unref(m->folded);
 	m->maps = NULL;
+}
+
+static struct mw_map *map_new(struct mw_model *m, uint64_t addr)
+{
+	struct mw_map *mp = g_new0(struct mw_map, 1);
+
+	mp->addr = addr;
+	mp->writers = g_hash_table_new(g_direct_hash, g_direct_equal);
+	mp->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
+	g_hash_table_replace(m->maps, GSIZE_TO_POINTER(addr), mp);
+	return mp;
 }
 
 static struct mw_map *map_get(struct mw_model *m, uint64_t addr)
 {
 	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(addr));
 
-	if (mp)
-		return mp;
-	mp = g_new0(struct mw_map, 1);
-	mp->addr = addr;
-	mp->writers = g_hash_table_new(g_direct_hash, g_direct_equal);
-	mp->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
-	g_hash_table_insert(m->maps, GSIZE_TO_POINTER(addr), mp);
-	return mp;
+	return mp ? mp : map_new(m, addr);
+}
+
+static void set_type(struct mw_model *m, struct mw_map *mp, uint64_t maptype)
+{
+	if (mp->maptype || !maptype)
+		return;
+	mp->maptype = maptype - m->bias;
+	if (gotype_name(m->gb, m->layout, mp->maptype, mp->type, sizeof(mp->type)))
+		mp->type[0] = 0;
 }
 
 /*
- * The frame that names the write: the caller at [RSP] first, then the frame-pointer chain
- * past it (stack[0] is the probed runtime function itself, stack[1] the caller's caller).
- * The first frame outside runtime/sync/internal wins; else the immediate caller.
+ * The frames of a call, innermost first: the caller at [RSP], then the frame-pointer chain
+ * past it (stack[0] is the probed function itself, stack[1] the caller's caller). Link-time
+ * PCs of the calls (return address - 1). Returns the number of frames.
  */
-static uint64_t site_pc(const struct mw_model *m, const struct mw_write_rec *r,
-			struct frame_sym *sym)
+static int call_frames(const struct mw_model *m, uint64_t caller, const __u64 *stack, int nstack,
+		       uint64_t *out)
 {
-	uint64_t first = r->caller ? r->caller - 1 - m->bias : 0;
-	int n = (r->flags & MW_F_STACK) && r->nstack > 0 ? r->nstack : 0;
+	int n = 0;
 
-	if (n > MW_STACK_DEPTH)
-		n = MW_STACK_DEPTH;
-	for (int i = 0; i < n; i++) {
-		uint64_t pc = i == 0 ? first : r->stack[i] - 1 - m->bias;
-
-		if (i > 0 && !r->stack[i])
-			break;
-		if (!sym_pc(m->gb, pc, sym) && sym_is_user_function(sym->function))
-			return pc;
-	}
-	sym_pc(m->gb, first, sym);
-	return first;
+	if (caller)
+		out[n++] = caller - 1 - m->bias;
+	if (nstack > MW_STACK_DEPTH)
+		nstack = MW_STACK_DEPTH;
+	for (int i = 1; i < nstack && stack[i]; i++)
+		out[n++] = stack[i] - 1 - m->bias;
+	return n;
 }
 
-static void add_site(struct mw_model *m, struct mw_map *mp, const struct mw_write_rec *r,
-		     enum mw_op op)
+#define MAX_INLINE 8
+
+/*
+ * The first logical frame (inlined calls expanded) outside runtime/sync/internal names the
+ * site; else the immediate caller.
+ */
+static uint64_t user_site(const struct mw_model *m, const uint64_t *f, int n,
+			  struct frame_sym *sym)
 {
-	struct frame_sym sym;
-	uint64_t pc = site_pc(m, r, &sym);
+	struct frame_sym lf[MAX_INLINE];
 
-	for (guint i = 0; i < mp->sites->len; i++) {
-		struct mw_site *s = &g_array_index(mp->sites, struct mw_site, i);
+	for (int i = 0; i < n; i++) {
+		int k = sym_pc_frames(m->gb, m->layout, f[i], lf, MAX_INLINE);
 
+		for (int j = 0; j < k; j++)
+			if (sym_is_user_function(lf[j].function)) {
+				*sym = lf[j];
+				return f[i];
+			}
+	}
+	sym_pc(m->gb, n ? f[0] : 0, sym);
+	return n ? f[0] : 0;
+}
+
+static uint64_t record_site(const struct mw_model *m, const struct mw_call_rec *r,
+			    struct frame_sym *sym)
+{
+	uint64_t f[MW_STACK_DEPTH + 1];
+	int n = call_frames(m, r->caller, r->stack, (r->flags & MW_F_STACK) ? r->nstack : 0, f);
+
+	return user_site(m, f, n, sym);
+}
+
+static struct mw_site *add_site(GArray *sites, uint64_t pc, enum mw_op op,
+				const struct frame_sym *sym)
+{
+	struct mw_site *s;
+
+	for (guint i = 0; i < sites->len; i++) {
+		s = &g_array_index(sites, struct mw_site, i);
 		if (s->pc == pc && s->op == op) {
 			s->count++;
-			return;
+			return s;
 		}
 	}
-	g_array_append_val(mp->sites, ((struct mw_site){ .pc = pc, .op = op, .count = 1,
-							 .sym = sym }));
+	g_array_append_val(sites, ((struct mw_site){ .pc = pc, .op = op, .count = 1, .sym = *sym }));
+	return &g_array_index(sites, struct mw_site, sites->len - 1);
 }
 
-int model_add_write(struct mw_model *m, const struct mw_write_rec *r)
+/* One folded stack ("outermost;...;innermost;probed function") for flame graphs. */
+static void add_folded(struct mw_model *m, const struct mw_call_rec *r)
+{
+	uint64_t f[MW_STACK_DEPTH + 1];
+	int n = call_frames(m, r->caller, r->stack, (r->flags & MW_F_STACK) ? r->nstack : 0, f);
+	GString *s = g_string_new(NULL);
+	gpointer old;
+
+	for (int i = n - 1; i >= 0; i--) {
+		struct frame_sym lf[MAX_INLINE];
+		int k = sym_pc_frames(m->gb, m->layout, f[i], lf, MAX_INLINE);
+
+		for (int j = k - 1; j >= 0; j--) {	/* outermost first */
+			g_string_append(s, lf[j].function);
+			g_string_append_c(s, ';');
+		}
+	}
+	g_string_append(s, probe_defs[r->fn].symbol);
+	old = g_hash_table_lookup(m->folded, s->str);
+	g_hash_table_replace(m->folded, g_string_free(s, FALSE),
+			     GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+}
+
+static void attribute_lock(struct mw_model *m, const struct mw_call_rec *r, struct mw_map *mp)
+{
+	struct pending_lock *p = g_hash_table_lookup(m->pending, GSIZE_TO_POINTER(r->goid));
+	struct mw_mutex *mx;
+	gpointer old;
+
+	if (!p)
+		return;
+	if (r->t_entry >= p->t_acquired && r->t_entry - p->t_acquired <= LOCK_ATTRIBUTION_NS &&
+	    (mx = g_hash_table_lookup(m->mutexes, GSIZE_TO_POINTER(p->mutex)))) {
+		old = g_hash_table_lookup(mx->maps, GSIZE_TO_POINTER(mp->addr));
+		g_hash_table_replace(mx->maps, GSIZE_TO_POINTER(mp->addr),
+				     GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + p->wait_ns));
+	}
+	g_hash_table_remove(m->pending, GSIZE_TO_POINTER(r->goid));
+}
+
+static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
 {
 	struct map_hdr before, after;
+	struct frame_sym sym;
 	struct mw_map *mp;
-	enum mw_op op;
+	bool fresh = !g_hash_table_contains(m->maps, GSIZE_TO_POINTER(r->obj));
 
-	if (r->type != MW_REC_WRITE || r->fn >= PROBE__COUNT || !r->map ||
-	    r->t_ret < r->t_entry) {
-		m->rejected++;
-		return -1;
-	}
-	op = probe_defs[r->fn].op;
-	mp = map_get(m, r->map);
-	if (!mp->maptype && r->maptype) {
-		mp->maptype = r->maptype - m->bias;
-		if (gotype_name(m->gb, m->layout, mp->maptype, mp->type, sizeof(mp->type)))
-			mp->type[0] = 0;
-	}
+	mp = map_get(m, r->obj);
+	set_type(m, mp, r->ax);
 	map_hdr_decode(r->hdr_before, m->layout, &before);
 	map_hdr_decode(r->hdr_after, m->layout, &after);
+	if (fresh)
+		mp->first_len = before.count;
 	switch (op) {
 	case MW_OP_ASSIGN: mp->assigns++; break;
 	case MW_OP_DELETE: mp->deletes++; break;
-	case MW_OP_CLEAR: mp->clears++; break;
+	default: mp->clears++; break;
 	}
-	if ((after.B > before.B) || (after.dirlen > before.dirlen && before.dirlen >= 0))
-		mp->growths++;
 	if (r->flags & MW_F_WRITING_AT_ENTRY)
 		mp->writing_at_entry++;
-	if (r->entries > 1)
-		m->reentries += r->entries - 1;
+	if (after.count > before.count)
+		mp->inserts++;
+	else if (after.count < before.count)
+		mp->removals++;
 	mp->hdr = after;
 	mp->dirty = true;
 	if (before.count > mp->peak_len)
 		mp->peak_len = before.count;
 	if (after.count > mp->peak_len)
 		mp->peak_len = after.count;
+	if (mp->peak_len - after.count > mp->max_drop)
+		mp->max_drop = mp->peak_len - after.count;
 	if (!mp->first_ns)
 		mp->first_ns = r->t_entry;
 	mp->last_ns = r->t_ret;
 	g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
-	add_site(m, mp, r, op);
+	add_site(mp->sites, record_site(m, r, &sym), op, &sym);
+	attribute_lock(m, r, mp);
 	m->writes++;
+}
+
+static void on_create(struct mw_model *m, const struct mw_call_rec *r)
+{
+	struct mw_map *mp;
+
+	if (!r->obj)
+		return;
+	/* The address is handed out again: whatever was there before is gone. */
+	mp = map_new(m, r->obj);
+	mp->created_seen = true;
+	record_site(m, r, &mp->created_at);
+	if (r->fn != PROBE_MAKEMAP_SMALL) {
+		set_type(m, mp, r->ax);
+		mp->hint = r->bx;
+	}
+	map_hdr_decode(r->hdr_after, m->layout, &mp->hdr);
+	mp->first_ns = r->t_ret;
+	mp->dirty = true;
+}
+
+static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
+{
+	struct mw_map *mp;
+
+	if (!r->obj)
+		return;
+	mp = map_get(m, r->obj);
+	mp->growths++;
+	mp->dirty = true;
+}
+
+static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
+{
+	uint64_t addr = r->obj + (uint64_t)(int64_t)probe_defs[r->fn].delta;
+	uint64_t wait = r->t_ret - r->t_entry;
+	struct mw_mutex *mx = g_hash_table_lookup(m->mutexes, GSIZE_TO_POINTER(addr));
+	struct pending_lock *p;
+	struct frame_sym sym;
+	struct mw_site *s;
+
+	if (!r->obj)
+		return;
+	if (!mx) {
+		mx = g_new0(struct mw_mutex, 1);
+		mx->addr = addr;
+		mx->waits = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+		mx->waiters = g_hash_table_new(g_direct_hash, g_direct_equal);
+		mx->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
+		mx->maps = g_hash_table_new(g_direct_hash, g_direct_equal);
+		g_hash_table_insert(m->mutexes, GSIZE_TO_POINTER(addr), mx);
+	}
+	mx->total_ns += wait;
+	g_array_append_val(mx->waits, wait);
+	g_hash_table_add(mx->waiters, GSIZE_TO_POINTER(r->goid));
+	s = add_site(mx->sites, record_site(m, r, &sym), MW_OP_LOCK, &sym);
+	s->wait_ns += wait;
+	p = g_new(struct pending_lock, 1);
+	*p = (struct pending_lock){ .mutex = addr, .wait_ns = wait, .t_acquired = r->t_ret };
+	g_hash_table_replace(m->pending, GSIZE_TO_POINTER(r->goid), p);
+}
+
+static int on_call(struct mw_model *m, const struct mw_call_rec *r)
+{
+	enum mw_op op;
+
+	if (r->fn >= PROBE__COUNT || r->t_ret < r->t_entry)
+		return -1;
+	op = probe_defs[r->fn].op;
+	if (op_is_write(op) && !r->obj)
+		return -1;
+	if (r->entries > 1)
+		m->reentries += r->entries - 1;
+	m->calls++;
+	if (op_is_write(op) || op == MW_OP_LOCK)
+		add_folded(m, r);
+	switch (op) {
+	case MW_OP_CREATE: on_create(m, r); break;
+	case MW_OP_GROW: on_grow(m, r); break;
+	case MW_OP_LOCK: on_lock(m, r); break;
+	case MW_OP_FATAL: break;
+	default: on_write(m, r, op); break;
+	}
 	return 0;
+}
+
+static void on_overlap(struct mw_model *m, const struct mw_overlap_rec *o)
+{
+	struct mw_map *mp = map_get(m, o->map);
+	uint64_t f[MW_STACK_DEPTH + 1];
+	int n;
+
+	if (!mp->overlaps++) {
+		mp->overlap.goid_first = o->goid_first;
+		mp->overlap.goid_second = o->goid_second;
+		mp->overlap.flag_set = o->flag_set;
+		n = call_frames(m, o->caller_first, NULL, 0, f);
+		user_site(m, f, n, &mp->overlap.first);
+		n = call_frames(m, o->caller_second, o->stack, o->nstack, f);
+		user_site(m, f, n, &mp->overlap.second);
+	}
+}
+
+static void on_fatal(struct mw_model *m, const struct mw_fatal_rec *f)
+{
+	uint64_t fr[MW_STACK_DEPTH + 1];
+	int n = call_frames(m, f->caller, f->stack, f->nstack, fr);
+	size_t len = f->msg_len < MW_MSG_BYTES ? f->msg_len : MW_MSG_BYTES;
+
+	m->fatal = true;
+	memcpy(m->fatal_msg, f->msg, len);
+	m->fatal_msg[len] = 0;
+	m->fatal_goid = f->goid;
+	user_site(m, fr, n, &m->fatal_site);
+}
+
+int model_ingest(struct mw_model *m, const void *data, size_t size)
+{
+	__u32 type;
+	int rc = -1;
+
+	if (size >= sizeof(type)) {
+		memcpy(&type, data, sizeof(type));
+		if (type == MW_REC_CALL && size >= sizeof(struct mw_call_rec))
+			rc = on_call(m, data);
+		else if (type == MW_REC_OVERLAP && size >= sizeof(struct mw_overlap_rec))
+			rc = (on_overlap(m, data), 0);
+		else if (type == MW_REC_FATAL && size >= sizeof(struct mw_fatal_rec))
+			rc = (on_fatal(m, data), 0);
+	}
+	if (rc)
+		m->rejected++;
+	else
+		m->records++;
+	return rc;
 }
 
 static gint by_writes(gconstpointer a, gconstpointer b)
@@ -197,9 +431,8 @@ static void hmap_size(const struct mw_model *m, struct mw_map *mp)
 	if (!t)
 		return;
 	memcpy(&bsz, t, 2);
-	if (mp->hdr.oldbuckets)
-		nb += mp->hdr.B > 0 ? nb / 2 : 1;
-	mp->bytes = nb * bsz;
+	mp->old_bytes = mp->hdr.oldbuckets ? (mp->hdr.B > 0 ? nb / 2 : 1) * bsz : 0;
+	mp->bytes = nb * bsz + mp->old_bytes;
 }
 
 #define SWISS_GROUP_SLOTS 8
@@ -245,7 +478,22 @@ static void swiss_size(const struct mw_model *m, struct mw_map *mp, mem_read_fn 
 	g_free(dir);
 }
 
-void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, bool all)
+/* hmap: how long the old bucket array has been held without evacuation progress. */
+static void track_evacuation(struct mw_map *mp, uint64_t now_ns)
+{
+	if (!mp->hdr.oldbuckets) {
+		mp->evac_since_ns = 0;
+		return;
+	}
+	if (!mp->evac_since_ns || mp->hdr.oldbuckets != mp->evac_old ||
+	    mp->hdr.nevacuate != mp->evac_nevacuate) {
+		mp->evac_since_ns = now_ns;
+		mp->evac_old = mp->hdr.oldbuckets;
+		mp->evac_nevacuate = mp->hdr.nevacuate;
+	}
+}
+
+void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_ns, bool all)
 {
 	GHashTableIter it;
 	gpointer v;
@@ -255,17 +503,21 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, bool all)
 		struct mw_map *mp = v;
 		uint8_t raw[MW_HDR_BYTES];
 
-		if (!all && !mp->dirty)
+		if (!all && !mp->dirty && !mp->hdr.oldbuckets)
 			continue;
 		mp->dirty = false;
 		if (rd && rd(ctx, mp->addr, raw, sizeof(raw)) == 0) {
 			map_hdr_decode(raw, m->layout, &mp->hdr);
 			if (mp->hdr.count > mp->peak_len)
 				mp->peak_len = mp->hdr.count;
+			if (mp->peak_len - mp->hdr.count > mp->max_drop)
+				mp->max_drop = mp->peak_len - mp->hdr.count;
 		}
-		if (m->layout->impl == IMPL_HMAP)
+		if (m->layout->impl == IMPL_HMAP) {
 			hmap_size(m, mp);
-		else
+			track_evacuation(mp, now_ns);
+		} else {
 			swiss_size(m, mp, rd, ctx);
+		}
 	}
 }

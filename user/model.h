@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What a capture learned: maps (keyed by header address) and the sites that write them.
- * Pure: records in, state out; no kernel, no I/O.
+ * What a capture learned: maps (keyed by header address), the sites that write them, mutex
+ * waits, concurrent writers, the runtime's fatal error. Pure: records in, state out; target
+ * memory is read only through the reader the caller passes to model_refresh().
  */
 #ifndef MW_MODEL_H
 #define MW_MODEL_H
 
 #include <glib.h>
-#include <stdbool.h>
 #include <linux/types.h>
+#include <stdbool.h>
 #include "../bpf/mapwatch.h"
 #include "probes.h"
 #include "symbolize.h"
@@ -32,22 +33,48 @@ struct mw_site {
 	uint64_t pc;			/* link-time PC of the call in the user's frame */
 	enum mw_op op;
 	uint64_t count;
+	uint64_t wait_ns;		/* lock sites: time waited there */
 	struct frame_sym sym;
+};
+
+struct mw_overlap {
+	uint64_t goid_first, goid_second;
+	struct frame_sym first, second;	/* the two writers' sites */
+	bool flag_set;
 };
 
 struct mw_map {
 	uint64_t addr;			/* runtime address of the header */
 	uint64_t maptype;		/* link-time address of the type descriptor, 0 unknown */
 	char type[256];			/* "" unknown */
-	struct map_hdr hdr;		/* after the last write seen */
-	uint64_t peak_len;
+	bool created_seen;		/* its creation was probed */
+	struct frame_sym created_at;
+	uint64_t hint;
+	struct map_hdr hdr;		/* latest known */
+	uint64_t first_len;		/* len when first seen */
+	uint64_t peak_len, max_drop;	/* max_drop: largest fall below a running peak */
 	uint64_t assigns, deletes, clears, growths;
+	uint64_t inserts, removals;	/* writes that raised / lowered the count */
 	uint64_t writing_at_entry;	/* writes that found the map already being written */
+	uint64_t overlaps;
+	struct mw_overlap overlap;	/* the first one seen */
 	uint64_t first_ns, last_ns;
 	uint64_t capacity, bytes;	/* slots and table memory; 0 unknown */
+	uint64_t old_bytes;		/* hmap: old bucket array still allocated */
+	uint64_t evac_since_ns;		/* hmap: oldbuckets and nevacuate unchanged since */
+	uint64_t evac_nevacuate, evac_old;
 	bool dirty;			/* written since the last refresh */
 	GHashTable *writers;		/* set of goids */
 	GArray *sites;			/* struct mw_site */
+};
+
+struct mw_mutex {
+	uint64_t addr;
+	uint64_t total_ns;
+	GArray *waits;			/* uint64_t ns, one per slow-path lock */
+	GHashTable *waiters;		/* set of goids */
+	GArray *sites;			/* struct mw_site: where the lock was taken */
+	GHashTable *maps;		/* map addr -> ns waited before writing it (gsize) */
 };
 
 struct mw_model {
@@ -55,26 +82,36 @@ struct mw_model {
 	const struct go_layout *layout;
 	uint64_t bias;
 	GHashTable *maps;		/* addr -> struct mw_map * */
-	uint64_t writes;		/* records accepted */
+	GHashTable *mutexes;		/* addr -> struct mw_mutex * */
+	GHashTable *pending;		/* goid -> struct pending_lock *: acquired, no write yet */
+	GHashTable *folded;		/* "root;...;leaf" -> count (gsize) */
+	uint64_t records;		/* records accepted, of every type */
+	uint64_t writes;		/* write records accepted */
+	uint64_t calls;			/* all call records accepted */
 	uint64_t rejected;		/* malformed records */
 	uint64_t reentries;		/* entry probes that fired twice (morestack) */
+	bool fatal;
+	char fatal_msg[MW_MSG_BYTES + 1];
+	uint64_t fatal_goid;
+	struct frame_sym fatal_site;
 };
 
 void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layout *l,
 		uint64_t bias);
 void model_free(struct mw_model *m);
-/* Account one completed write. 0, or -1 if the record is not valid. */
-int model_add_write(struct mw_model *m, const struct mw_write_rec *r);
+/* Decode one ring-buffer record (any type; size checked). 0, or -1 if it is not valid. */
+int model_ingest(struct mw_model *m, const void *data, size_t size);
 /* Maps sorted by writes, most first (array of struct mw_map *; g_ptr_array_unref it). */
 GPtrArray *model_maps_sorted(const struct mw_model *m);
+
 /* Reads target memory: 0, or -1 if [addr, addr+n) cannot be read. */
 typedef int (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t n);
 
 /*
  * Re-read the headers of maps written since the last refresh (all maps if all) and work out
  * their capacity and table memory (Swiss tables live behind a directory BPF does not walk).
- * Maps whose memory cannot be read keep what was last known.
+ * now_ns is CLOCK_MONOTONIC, the clock of the records. Unreadable maps keep what was known.
  */
-void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, bool all);
+void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_ns, bool all);
 
 #endif

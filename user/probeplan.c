@@ -15,6 +15,13 @@ static void plan_one(const struct gobin *gb, struct planned_probe *pp)
 	if (disasm_probe_points(code, f->end - f->entry, f->entry, &pp->pts, pp->error,
 				sizeof(pp->error)))
 		return;
+	/* Calls are paired entry to RET; only the fatal path is reported at entry alone. */
+	if (!pp->pts.nrets && probe_defs[pp->id].op != MW_OP_FATAL) {
+		snprintf(pp->error, sizeof(pp->error), "no RET instruction");
+		return;
+	}
+	if (probe_defs[pp->id].op == MW_OP_FATAL)
+		pp->pts.nrets = 0;
 	pp->entry_off = elfimg_vaddr_to_offset(&gb->img, pp->pts.entry);
 	for (int i = 0; i < pp->pts.nrets; i++)
 		pp->ret_off[i] = elfimg_vaddr_to_offset(&gb->img, pp->pts.rets[i]);

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
 #include <string.h>
+#include <linux/types.h>
+#include "../bpf/mapwatch.h"
 #include "probes.h"
 
 #define ASSIGN MW_OP_ASSIGN
 #define DELETE MW_OP_DELETE
 #define CLEAR MW_OP_CLEAR
+#define CREATE MW_OP_CREATE
+#define GROW MW_OP_GROW
+#define LOCK MW_OP_LOCK
+#define FATAL MW_OP_FATAL
 const struct probe_def probe_defs[PROBE__COUNT] = {
-#define PROBE(id, sym, op, impls) [PROBE_##id] = { sym, op, impls },
+#define PROBE(id, sym, op, impls, reg, delta) [PROBE_##id] = { sym, op, impls, reg, delta },
 #include "../probes/functions.def"
 #undef PROBE
 };
@@ -16,8 +22,9 @@ const struct probe_def probe_defs[PROBE__COUNT] = {
 #define SWISS IMPL_SWISS
 static const struct go_layout layouts[] = {
 #define LAYOUT(mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, \
-	       tcap, mdt)                                                                  \
-	{ mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, tcap, mdt },
+	       tcap, mdt, mdg)                                                             \
+	{ mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, tcap,  \
+	  mdt, mdg },
 #include "../probes/layouts.def"
 #undef LAYOUT
 	{ .minor = -1 },	/* end */
@@ -43,6 +50,20 @@ const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, 
 	return dflt;
 }
 
+unsigned long long probe_cookie(int id)
+{
+	const struct probe_def *d = &probe_defs[id];
+	unsigned long long c = (unsigned long long)id | (unsigned long long)d->reg << 8;
+
+	if (op_is_write(d->op))
+		c |= MW_CK_WRITE;
+	if (d->op == MW_OP_FATAL)
+		c |= MW_CK_FATAL;
+	if (d->op == MW_OP_CREATE)
+		c |= MW_CK_RESULT;
+	return c;
+}
+
 const char *impl_name(int impl)
 {
 	return impl == IMPL_SWISS ? "swiss" : "hmap";
@@ -54,6 +75,10 @@ const char *op_name(enum mw_op op)
 	case MW_OP_ASSIGN: return "assign";
 	case MW_OP_DELETE: return "delete";
 	case MW_OP_CLEAR: return "clear";
+	case MW_OP_CREATE: return "create";
+	case MW_OP_GROW: return "grow";
+	case MW_OP_LOCK: return "lock";
+	case MW_OP_FATAL: return "fatal";
 	}
 	return "?";
 }

@@ -6,11 +6,14 @@
 #include <stdint.h>
 #include "gobin/buildinfo.h"
 
-enum mw_op { MW_OP_ASSIGN = 1, MW_OP_DELETE, MW_OP_CLEAR };
+enum mw_op {
+	MW_OP_ASSIGN = 1, MW_OP_DELETE, MW_OP_CLEAR,	/* map writes */
+	MW_OP_CREATE, MW_OP_GROW, MW_OP_LOCK, MW_OP_FATAL,
+};
 enum { IMPL_HMAP = 1, IMPL_SWISS = 2 };
 
 enum probe_id {
-#define PROBE(id, sym, op, impls) PROBE_##id,
+#define PROBE(id, sym, op, impls, reg, delta) PROBE_##id,
 #include "../probes/functions.def"
 #undef PROBE
 	PROBE__COUNT
@@ -20,7 +23,17 @@ struct probe_def {
 	const char *symbol;
 	enum mw_op op;
 	int impls;
+	int reg;		/* MW_REG_* */
+	int delta;		/* object = register + delta */
 };
+
+static inline int op_is_write(enum mw_op op)
+{
+	return op == MW_OP_ASSIGN || op == MW_OP_DELETE || op == MW_OP_CLEAR;
+}
+
+/* The attach cookie for a probe point (see bpf/mapwatch.h). */
+unsigned long long probe_cookie(int id);
 
 extern const struct probe_def probe_defs[PROBE__COUNT];
 
@@ -33,7 +46,7 @@ struct go_layout {
 	int B, noverflow, buckets, oldbuckets, nevacuate;
 	int dirptr, dirlen, globaldepth;
 	int bucketsize_u16, groupsize_u64, table_capacity;
-	int md_types;
+	int md_types, md_gofunc;
 };
 
 /* The layout for a binary's Go version and experiments, or NULL (message in err). */

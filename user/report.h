@@ -29,8 +29,15 @@ struct capture_meta {
 	const char *hot_probes;		/* what was probed, in words */
 };
 
-/* Pure: the report document for a model. Caller puts it (json_object_put). */
-json_object *report_build(const struct mw_model *m, const struct capture_meta *meta);
+/* Pure: the report document for a model; takes findings. Caller puts it (json_object_put). */
+json_object *report_build(const struct mw_model *m, const struct capture_meta *meta,
+			  json_object *findings);
+/* Folded stacks of map writes and lock waits (flamegraph.pl, speedscope). 0 or -1. */
+int report_write_folded(const struct mw_model *m, const char *path, char *err, size_t errlen);
+/* Graphviz: sites -> maps <- mutexes, with counts. 0 or -1. */
+int report_write_dot(const struct mw_model *m, const char *path, char *err, size_t errlen);
+/* Write s to path through a temp file and rename. 0 or -1. */
+int write_atomic(const char *path, const char *s, size_t len, char *err, size_t errlen);
 /* Write atomically (temp file + rename). 0 or -1 with a message. */
 int report_write_json(json_object *doc, const char *path, char *err, size_t errlen);
 /* Render a report document (built here or read back from a file) as text. */

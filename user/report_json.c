@@ -41,6 +41,16 @@ static gint by_count(gconstpointer a, gconstpointer b)
 	return x->pc < y->pc ? -1 : x->pc > y->pc;
 }
 
+static json_object *sym_json(const struct frame_sym *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "function", json_object_new_string(s->function));
+	json_object_object_add(o, "file", json_object_new_string(s->file));
+	json_object_object_add(o, "line", json_object_new_int(s->line));
+	return o;
+}
+
 static json_object *map_json(struct mw_map *mp)
 {
 	json_object *o = json_object_new_object(), *sites = json_object_new_array();
@@ -48,7 +58,9 @@ static json_object *map_json(struct mw_map *mp)
 
 	json_object_object_add(o, "id", jhex(mp->addr));
 	json_object_object_add(o, "type", jstr_or_null(mp->type));
-	json_object_object_add(o, "created_at", NULL);
+	json_object_object_add(o, "created_at", mp->created_seen ? sym_json(&mp->created_at) : NULL);
+	json_object_object_add(o, "size_hint", mp->created_seen && mp->hint ?
+						      json_object_new_uint64(mp->hint) : NULL);
 	json_object_object_add(o, "len", json_object_new_uint64(mp->hdr.count));
 	json_object_object_add(o, "peak_len", json_object_new_uint64(mp->peak_len));
 	json_object_object_add(o, "capacity", cap ? json_object_new_uint64(cap) : NULL);
@@ -62,6 +74,7 @@ static json_object *map_json(struct mw_map *mp)
 			       json_object_new_int((int)g_hash_table_size(mp->writers)));
 	json_object_object_add(o, "writes_finding_flag_set",
 			       json_object_new_uint64(mp->writing_at_entry));
+	json_object_object_add(o, "concurrent_writes", json_object_new_uint64(mp->overlaps));
 	g_array_sort(mp->sites, by_count);
 	for (guint i = 0; i < mp->sites->len; i++)
 		json_object_array_add(sites,
@@ -70,7 +83,8 @@ static json_object *map_json(struct mw_map *mp)
 	return o;
 }
 
-json_object *report_build(const struct mw_model *m, const struct capture_meta *meta)
+json_object *report_build(const struct mw_model *m, const struct capture_meta *meta,
+			  json_object *findings)
 {
 	json_object *doc = json_object_new_object(), *t = json_object_new_object();
 	json_object *maps = json_object_new_array(), *ev = json_object_new_object();
@@ -98,7 +112,17 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i)));
 	g_ptr_array_unref(sorted);
 	json_object_object_add(doc, "maps", maps);
-	json_object_object_add(doc, "findings", json_object_new_array());
+	json_object_object_add(doc, "findings", findings ? findings : json_object_new_array());
+	if (m->fatal) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "message", json_object_new_string(m->fatal_msg));
+		json_object_object_add(d, "goroutine", json_object_new_uint64(m->fatal_goid));
+		json_object_object_add(d, "site", sym_json(&m->fatal_site));
+		json_object_object_add(doc, "target_died", d);
+	} else {
+		json_object_object_add(doc, "target_died", NULL);
+	}
 
 	json_object_object_add(ev, "total", json_object_new_uint64(meta->events_total));
 	json_object_object_add(ev, "lost", json_object_new_uint64(meta->events_lost));
@@ -118,18 +142,15 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	return doc;
 }
 
-int report_write_json(json_object *doc, const char *path, char *err, size_t errlen)
+int write_atomic(const char *path, const char *s, size_t len, char *err, size_t errlen)
 {
-	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(s), off = 0;
+	size_t off = 0;
 	char tmp[4096];
 	int fd;
 
 	if (!strcmp(path, "-")) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
-		return 0;
+		fwrite(s, 1, len, stdout);
+		return fflush(stdout) ? -1 : 0;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -147,7 +168,7 @@ int report_write_json(json_object *doc, const char *path, char *err, size_t errl
 		}
 		off += (size_t)w;
 	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd))
+	if (fsync(fd))
 		goto fail;
 	if (close(fd)) {
 		fd = -1;
@@ -165,6 +186,17 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int report_write_json(json_object *doc, const char *path, char *err, size_t errlen)
+{
+	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *t = g_strconcat(s, "\n", NULL);
+	int rc = write_atomic(path, t, strlen(t), err, errlen);
+
+	g_free(t);
+	return rc;
 }
 
 json_object *report_read(const char *path, char *err, size_t errlen)

@@ -46,7 +46,12 @@ static void print_map(json_object *mp, FILE *out)
 	json_object *bytes = get(mp, "bytes");
 	char hb[32];
 
+	json_object *cr = get(mp, "created_at");
+
 	fprintf(out, "  map %s  %s\n", str(mp, "id", "?"), str(mp, "type", "(type unknown)"));
+	if (cr)
+		fprintf(out, "    made in %s (%s:%" PRIu64 ")\n", str(cr, "function", "?"),
+			str(cr, "file", "?"), u64(cr, "line"));
 	fprintf(out, "    len %" PRIu64 " (peak %" PRIu64 ")", u64(mp, "len"), u64(mp, "peak_len"));
 	if (cap)
 		fprintf(out, "  capacity %" PRIu64, json_object_get_uint64(cap));
@@ -86,14 +91,24 @@ void report_print_text(json_object *doc, FILE *out)
 		json_object_get_double(get(doc, "duration_s")), str(doc, "started_at", "?"),
 		str(doc, "ended_by", "?"));
 
-	fprintf(out, "\nFINDINGS\n");
+	if (get(doc, "target_died"))
+		fprintf(out, "  THE TARGET DIED: runtime.fatal(\"%s\") in %s\n",
+			str(get(doc, "target_died"), "message", "?"),
+			str(get(get(doc, "target_died"), "site"), "function", "?"));
+	fprintf(out, "\nFINDINGS (%zu)\n", findings ? json_object_array_length(findings) : 0);
 	if (!findings || !json_object_array_length(findings))
 		fprintf(out, "  none\n");
 	for (size_t i = 0; findings && i < json_object_array_length(findings); i++) {
-		json_object *f = json_object_array_get_idx(findings, i);
+		json_object *f = json_object_array_get_idx(findings, i), *sites = get(f, "sites");
 
 		fprintf(out, "  [%s] %s: %s\n", str(f, "severity", "?"), str(f, "kind", "?"),
 			str(f, "summary", ""));
+		for (size_t k = 0; sites && k < json_object_array_length(sites); k++) {
+			json_object *st = json_object_array_get_idx(sites, k);
+
+			fprintf(out, "      at %s (%s:%" PRIu64 ")\n", str(st, "function", "?"),
+				str(st, "file", "?"), u64(st, "line"));
+		}
 	}
 
 	fprintf(out, "\nMAPS WRITTEN (%zu)\n", nmaps);

@@ -20,6 +20,54 @@ int sym_pc(const struct gobin *gb, uint64_t pc, struct frame_sym *out)
 	return 0;
 }
 
+#define PCDATA_INLTREEINDEX 2
+#define FUNCDATA_INLTREE 3
+
+int sym_pc_frames(const struct gobin *gb, const struct go_layout *l, uint64_t pc,
+		  struct frame_sym *out, int max)
+{
+	const struct pclntab *t = &gb->pcln;
+	const struct go_func *f = pclntab_func_at(t, pc);
+	const bool old = t->magic == PCLN_MAGIC_118;	/* 20-byte entries with a parent index */
+	const size_t esz = old ? 20 : 16;
+	uint32_t pcd, fd;
+	uint64_t tree = 0, gofunc;
+	int n = 0;
+	int32_t idx;
+
+	if (!f || max < 1) {
+		sym_pc(gb, pc, &out[0]);
+		return max < 1 ? 0 : 1;
+	}
+	if (l && l->md_gofunc >= 0 && gb->moduledata &&
+	    !pclntab_pcdata(t, f, PCDATA_INLTREEINDEX, &pcd) &&
+	    !pclntab_funcdata(t, f, FUNCDATA_INLTREE, &fd) &&
+	    (gofunc = gobin_u64(gb, gb->moduledata + (uint64_t)l->md_gofunc)))
+		tree = gofunc + fd;
+	while (tree && n < max - 1 && !pclntab_pcvalue(t, f, pcd, pc, &idx) && idx >= 0) {
+		const uint8_t *e = elfimg_at(&gb->img, tree + (uint64_t)idx * esz, esz);
+		int32_t nameoff, parentpc;
+		const char *name;
+
+		if (!e)
+			break;
+		memcpy(&nameoff, e + (old ? 12 : 4), 4);
+		memcpy(&parentpc, e + (old ? 16 : 8), 4);
+		name = pclntab_name(t, nameoff);
+		out[n].function = name ? name : "?";
+		if (pclntab_line(t, f, pc, &out[n].file, &out[n].line)) {
+			out[n].file = "?";
+			out[n].line = 0;
+		}
+		n++;
+		if (parentpc < 0)
+			break;
+		pc = f->entry + (uint64_t)parentpc;	/* the call site in the caller */
+	}
+	sym_pc(gb, pc, &out[n++]);
+	return n;
+}
+
 bool sym_is_user_function(const char *fn)
 {
 	static const char *const sys[] = { "runtime.", "sync.", "internal/", "sync/" };

@@ -15,6 +15,12 @@ struct frame_sym {
 
 /* Symbolise a link-time PC (for a return address, pass retaddr - 1). 0 or -1. */
 int sym_pc(const struct gobin *gb, uint64_t pc, struct frame_sym *out);
+/*
+ * The logical frames at a link-time PC, innermost first: functions inlined there (walking the
+ * inline tree), then the physical function. Each with its own file:line. Returns the count.
+ */
+int sym_pc_frames(const struct gobin *gb, const struct go_layout *l, uint64_t pc,
+		  struct frame_sym *out, int max);
 /* True for code the user wrote: not the runtime, sync or internal packages. */
 bool sym_is_user_function(const char *function);
 /*

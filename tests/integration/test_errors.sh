@@ -53,7 +53,12 @@ if start_fixture "$d" "$bin" 1 0; then
 	check "info -p: go version, Swiss or hmap, stripped PIE, load bias" \
 		grep -qE "^PIE: +yes \(loaded at bias 0x" "$WORK/info.txt"
 	check "info -p: every map-write function probed after its stack check" \
-		bash -c "grep -c 'after check' '$WORK/info.txt' | grep -qx 7"
+		bash -c "grep -E '^runtime\.map(assign|delete|clear)' '$WORK/info.txt' | grep -c 'after check' | grep -qx 7"
+	check "info -p: creation, growth and lock slow path probed; runtime.fatal at entry only" \
+		bash -c "grep -qE '^runtime\.makemap +.*after check +1' '$WORK/info.txt' &&
+			 grep -qE '^internal/runtime/maps\.\(\*table\)\.rehash ' '$WORK/info.txt' &&
+			 grep -qE '^internal/sync\.\(\*Mutex\)\.lockSlow ' '$WORK/info.txt' &&
+			 grep -qE '^runtime\.fatal +.*at entry +0' '$WORK/info.txt'"
 	release_fixture
 	wait_exit "$FPID" 10
 fi

@@ -23,12 +23,12 @@ static uint64_t retaddr_at(const char *fn, int line)
 	return 0;
 }
 
-static struct mw_write_rec rec(enum probe_id fn, uint64_t goid, uint64_t caller, uint64_t before,
-			       uint64_t after)
+static struct mw_call_rec rec(enum probe_id fn, uint64_t goid, uint64_t caller, uint64_t before,
+			      uint64_t after)
 {
-	struct mw_write_rec r = { .type = MW_REC_WRITE, .fn = fn, .goid = goid,
-				  .map = 0xc000010000, .caller = caller, .t_entry = 100,
-				  .t_ret = 200, .entries = 1 };
+	struct mw_call_rec r = { .type = MW_REC_CALL, .fn = fn, .goid = goid,
+				 .obj = 0xc000010000, .caller = caller, .t_entry = 100,
+				 .t_ret = 200, .entries = 1 };
 
 	memcpy(r.hdr_before + layout->count, &before, 8);
 	memcpy(r.hdr_after + layout->count, &after, 8);
@@ -53,13 +53,13 @@ static json_object *jget(json_object *o, const char *path)
 static void build_model(struct mw_model *m)
 {
 	uint64_t a = retaddr_at("main.assign64", 19), d = retaddr_at("main.delete64", 29);
-	struct mw_write_rec r;
+	struct mw_call_rec r;
 
 	EXPECT(a && d);
 	model_init(m, &gb, layout, 0);
 	for (uint64_t i = 0; i < 10; i++) {
 		r = rec(PROBE_MAPASSIGN_FAST64, 1, a, i, i + 1);
-		EXPECT(!model_add_write(m, &r));
+		EXPECT(!model_ingest(m, &r, sizeof(r)));
 	}
 	/* Called from inside the runtime: the site is the first user frame of the stack. */
 	r = rec(PROBE_MAPDELETE_FAST64, 7, retaddr_at("runtime.mapassign_fast64", 0) ?: 0x401001,
@@ -67,9 +67,10 @@ static void build_model(struct mw_model *m)
 	r.flags = MW_F_STACK;
 	r.nstack = 3;
 	r.stack[1] = d;
-	EXPECT(!model_add_write(m, &r));
+	EXPECT(!model_ingest(m, &r, sizeof(r)));
 	r = rec(PROBE__COUNT + 5, 1, a, 0, 0);	/* not a probe of ours */
-	EXPECT(model_add_write(m, &r));
+	EXPECT(model_ingest(m, &r, sizeof(r)));
+	EXPECT(model_ingest(m, &r, 8));	/* short */
 }
 
 static void model_counts_sites_and_writers(void)
@@ -84,7 +85,7 @@ static void model_counts_sites_and_writers(void)
 	EXPECT(mp && g_hash_table_size(mp->writers) == 2);
 	EXPECT(mp && mp->peak_len == 10 && mp->hdr.count == 9 && mp->hdr.B == 3);
 	EXPECT(mp && mp->sites->len == 2);
-	EXPECT(m.rejected == 1 && m.writes == 11);
+	EXPECT(m.rejected == 2 && m.writes == 11);
 	model_free(&m);
 }
 
@@ -103,8 +104,8 @@ static void report_names_functions_and_lines(void)
 
 	close(fd);
 	build_model(&m);
-	model_refresh(&m, NULL, NULL, true);	/* sizes from the headers seen */
-	doc = report_build(&m, &meta);
+	model_refresh(&m, NULL, NULL, 0, true);	/* sizes from the headers seen */
+	doc = report_build(&m, &meta, NULL);
 	EXPECT(!strcmp(json_object_get_string(jget(doc, "schema")), "mapwatch.capture/v1"));
 	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.id")), "0xc000010000"));
 	EXPECT(!strcmp(json_object_get_string(jget(doc, "maps.0.sites.0.function")),

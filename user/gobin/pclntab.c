@@ -198,6 +198,61 @@ static int pcvalue(const struct pclntab *t, uint32_t off, uint64_t entry, uint64
 	}
 }
 
+int pclntab_pcvalue(const struct pclntab *t, const struct go_func *f, uint32_t off, uint64_t pc,
+		    int32_t *out)
+{
+	return pcvalue(t, off, f->entry, pc, out);
+}
+
+/* _func: npcdata u32 @28; nfuncdata u8 and the arrays after the fields of this format. */
+static int func_tables(const struct pclntab *t, const struct go_func *f, uint32_t *npcdata,
+		       uint32_t *nfuncdata, size_t *arrays)
+{
+	const uint8_t *fn = t->p + t->pcln_off + f->funcoff;
+	size_t avail = t->len - t->pcln_off - f->funcoff, hdr = t->magic == PCLN_MAGIC_118 ? 40 : 44;
+
+	if (avail < hdr)
+		return -1;
+	*npcdata = rd32(fn + 28);
+	*nfuncdata = fn[hdr - 1];
+	*arrays = hdr;
+	if (*npcdata > 64 || hdr + (*npcdata + *nfuncdata) * 4ULL > avail)
+		return -1;
+	return 0;
+}
+
+int pclntab_pcdata(const struct pclntab *t, const struct go_func *f, int i, uint32_t *off)
+{
+	uint32_t np, nf;
+	size_t a;
+
+	if (func_tables(t, f, &np, &nf, &a) || i < 0 || (uint32_t)i >= np)
+		return -1;
+	*off = rd32(t->p + t->pcln_off + f->funcoff + a + (size_t)i * 4);
+	return *off ? 0 : -1;
+}
+
+int pclntab_funcdata(const struct pclntab *t, const struct go_func *f, int i, uint32_t *off)
+{
+	uint32_t np, nf;
+	size_t a;
+
+	if (func_tables(t, f, &np, &nf, &a) || i < 0 || (uint32_t)i >= nf)
+		return -1;
+	*off = rd32(t->p + t->pcln_off + f->funcoff + a + ((size_t)np + (size_t)i) * 4);
+	return *off == 0xffffffffu ? -1 : 0;
+}
+
+const char *pclntab_name(const struct pclntab *t, int32_t off)
+{
+	const char *names = (const char *)t->p + t->funcname_off;
+	size_t n = t->cu_off - t->funcname_off;
+
+	if (off < 0 || (size_t)off >= n || !memchr(names + off, 0, n - (size_t)off))
+		return NULL;
+	return names + off;
+}
+
 int pclntab_line(const struct pclntab *t, const struct go_func *f, uint64_t pc, const char **file,
 		 int *line)
 {

@@ -53,6 +53,15 @@ const struct go_func *pclntab_func_named(const struct pclntab *t, const char *na
 int pclntab_line(const struct pclntab *t, const struct go_func *f, uint64_t pc, const char **file,
 		 int *line);
 
+/* Value of pc-value table off (in pctab) at pc inside f; 0 or -1. */
+int pclntab_pcvalue(const struct pclntab *t, const struct go_func *f, uint32_t off, uint64_t pc,
+		    int32_t *out);
+/* pcdata[i] / funcdata[i] table offsets of f; 0 or -1 (absent). */
+int pclntab_pcdata(const struct pclntab *t, const struct go_func *f, int i, uint32_t *off);
+int pclntab_funcdata(const struct pclntab *t, const struct go_func *f, int i, uint32_t *off);
+/* Function name at funcnametab offset, or NULL. */
+const char *pclntab_name(const struct pclntab *t, int32_t off);
+
 /* True if the 8 bytes at p start a plausible Go 1.18+ amd64 pcHeader. */
 bool pclntab_magic_at(const uint8_t *p);
 

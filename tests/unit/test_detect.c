@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/* Each detector on hand-built models: it fires on its pattern and stays quiet on near misses. */
+#include "check.h"
+#include "detect/detect.h"
+
+static struct gobin gb;
+static const struct go_layout *layout;
+static struct detect_opts opts;
+
+#define MAP1 0xc000100000ULL
+#define MUTEX 0xc000200000ULL
+#define MS 1000000ULL
+
+static uint64_t retaddr_in(const char *fn)
+{
+	const struct go_func *f = pclntab_func_named(&gb.pcln, fn, NULL);
+
+	return f ? f->entry + 8 : 0;
+}
+
+static void write_rec(struct mw_model *m, uint64_t map, uint64_t goid, uint64_t t,
+		      uint64_t before, uint64_t after)
+{
+	struct mw_call_rec r = { .type = MW_REC_CALL, .fn = PROBE_MAPASSIGN_FAST64, .goid = goid,
+				 .obj = map, .caller = retaddr_in("main.assign64"),
+				 .t_entry = t, .t_ret = t + 1000, .entries = 1 };
+
+	memcpy(r.hdr_before + layout->count, &before, 8);
+	memcpy(r.hdr_after + layout->count, &after, 8);
+	EXPECT(!model_ingest(m, &r, sizeof(r)));
+}
+
+static void lock_rec(struct mw_model *m, uint64_t goid, uint64_t t, uint64_t wait)
+{
+	struct mw_call_rec r = { .type = MW_REC_CALL, .fn = PROBE_MUTEX_LOCKSLOW, .goid = goid,
+				 .obj = MUTEX, .caller = retaddr_in("main.assign64"),
+				 .t_entry = t, .t_ret = t + wait, .entries = 1 };
+
+	EXPECT(!model_ingest(m, &r, sizeof(r)));
+}
+
+static json_object *run(struct mw_model *m, double duration, uint64_t end_ns)
+{
+	struct detect_ctx c = { .m = m, .o = &opts, .duration_s = duration, .end_ns = end_ns };
+
+	return detect_all(&c);
+}
+
+static int count_kind(json_object *fs, const char *kind)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(fs); i++) {
+		json_object *k;
+
+		json_object_object_get_ex(json_object_array_get_idx(fs, i), "kind", &k);
+		n += !strcmp(json_object_get_string(k), kind);
+	}
+	return n;
+}
+
+static void expect_kinds(struct mw_model *m, double duration, uint64_t end, const char *kind,
+			 int want)
+{
+	json_object *fs = run(m, duration, end);
+
+	EXPECT_MSG(count_kind(fs, kind) == want && (int)json_object_array_length(fs) == want,
+		   "%s: want %d, findings: %s", kind, want, json_object_to_json_string(fs));
+	json_object_put(fs);
+}
+
+static void concurrent_write(void)
+{
+	struct mw_model m;
+	struct mw_overlap_rec o = { .type = MW_REC_OVERLAP, .map = MAP1, .goid_first = 5,
+				    .goid_second = 6, .caller_first = retaddr_in("main.assign64"),
+				    .caller_second = retaddr_in("main.delete64") };
+
+	model_init(&m, &gb, layout, 0);
+	write_rec(&m, MAP1, 5, 1 * MS, 0, 1);
+	write_rec(&m, MAP1, 6, 2 * MS, 1, 2);	/* two goroutines, one after the other: fine */
+	expect_kinds(&m, 1, 0, "concurrent_write", 0);
+	EXPECT(!model_ingest(&m, &o, sizeof(o)));
+	expect_kinds(&m, 1, 0, "concurrent_write", 1);
+	model_free(&m);
+}
+
+static void lock_contention(void)
+{
+	struct mw_model m;
+
+	/* 4 waits of 50 ms, each followed by a write of MAP1: 200 ms in a 1 s capture */
+	model_init(&m, &gb, layout, 0);
+	for (uint64_t g = 1; g <= 4; g++) {
+		lock_rec(&m, g, g * 100 * MS, 50 * MS);
+		write_rec(&m, MAP1, g, g * 100 * MS + 51 * MS, g - 1, g);
+	}
+	expect_kinds(&m, 1, 0, "lock_contention", 1);
+	model_free(&m);
+
+	/* near miss: 4 ms of waits in a 10 s capture */
+	model_init(&m, &gb, layout, 0);
+	for (uint64_t g = 1; g <= 4; g++) {
+		lock_rec(&m, g, g * 100 * MS, 1 * MS);
+		write_rec(&m, MAP1, g, g * 100 * MS + 2 * MS, g - 1, g);
+	}
+	expect_kinds(&m, 10, 0, "lock_contention", 0);
+	model_free(&m);
+
+	/* near miss: long waits, but no map written while holding the lock */
+	model_init(&m, &gb, layout, 0);
+	for (uint64_t g = 1; g <= 4; g++)
+		lock_rec(&m, g, g * 100 * MS, 50 * MS);
+	write_rec(&m, MAP1, 9, 900 * MS, 0, 1);
+	expect_kinds(&m, 1, 0, "lock_contention", 0);
+	model_free(&m);
+}
+
+static void unbounded_growth(void)
+{
+	struct mw_model m;
+
+	model_init(&m, &gb, layout, 0);
+	write_rec(&m, MAP1, 1, 1 * MS, 0, 1);
+	write_rec(&m, MAP1, 1, 900 * MS, 14999, 15000);
+	expect_kinds(&m, 1, 0, "unbounded_growth", 1);
+	model_free(&m);
+
+	/* near miss: rose by 5000 only */
+	model_init(&m, &gb, layout, 0);
+	write_rec(&m, MAP1, 1, 1 * MS, 0, 1);
+	write_rec(&m, MAP1, 1, 900 * MS, 4999, 5000);
+	expect_kinds(&m, 1, 0, "unbounded_growth", 0);
+	model_free(&m);
+
+	/* near miss: rose to 20000, then fell back to 15000 (a cache that evicts) */
+	model_init(&m, &gb, layout, 0);
+	write_rec(&m, MAP1, 1, 1 * MS, 0, 1);
+	write_rec(&m, MAP1, 1, 500 * MS, 19999, 20000);
+	write_rec(&m, MAP1, 1, 900 * MS, 15001, 15000);
+	expect_kinds(&m, 1, 0, "unbounded_growth", 0);
+	model_free(&m);
+}
+
+static void no_shrink(void)
+{
+	struct mw_model m;
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	write_rec(&m, MAP1, 1, 1 * MS, 101, 100);
+	mp = g_hash_table_lookup(m.maps, GSIZE_TO_POINTER(MAP1));
+	mp->capacity = 262144;
+	mp->bytes = 4 << 20;
+	mp->peak_len = 150000;
+	expect_kinds(&m, 1, 0, "no_shrink", 1);
+	mp->bytes = 512 << 10;	/* near miss: under 1 MiB */
+	expect_kinds(&m, 1, 0, "no_shrink", 0);
+	mp->bytes = 4 << 20;
+	mp->hdr.count = 20000;	/* near miss: capacity only 13x the live count */
+	expect_kinds(&m, 1, 0, "no_shrink", 0);
+	model_free(&m);
+}
+
+static void stalled_evacuation(void)
+{
+	struct mw_model m;
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	write_rec(&m, MAP1, 1, 1 * MS, 0, 1);
+	mp = g_hash_table_lookup(m.maps, GSIZE_TO_POINTER(MAP1));
+	mp->hdr.oldbuckets = 0xc000300000;
+	mp->evac_since_ns = 1000 * MS;
+	expect_kinds(&m, 10, 8000 * MS, "stalled_evacuation", 1);	/* held 7 s */
+	expect_kinds(&m, 10, 4000 * MS, "stalled_evacuation", 0);	/* 3 s: near miss */
+	mp->hdr.oldbuckets = 0;						/* growth done */
+	expect_kinds(&m, 10, 8000 * MS, "stalled_evacuation", 0);
+	model_free(&m);
+}
+
+static void thresholds_are_options(void)
+{
+	struct detect_opts o;
+	char err[512];
+
+	detect_defaults(&o);
+	EXPECT(!detect_set(&o, "growth_min=500", err, sizeof(err)) && o.growth_min == 500);
+	EXPECT(detect_set(&o, "growth_min", err, sizeof(err)));
+	EXPECT(detect_set(&o, "nosuch=1", err, sizeof(err)) && strstr(err, "unknown"));
+	EXPECT(detect_set(&o, "stall_s=-1", err, sizeof(err)));
+}
+
+int main(void)
+{
+	static const struct check_case cases[] = {
+		CASE(concurrent_write), CASE(lock_contention), CASE(unbounded_growth),
+		CASE(no_shrink), CASE(stalled_evacuation), CASE(thresholds_are_options),
+	};
+	char path[512], err[256];
+
+	snprintf(path, sizeof(path), "%s/1.22/writes.plain", fixtures_dir());
+	if (gobin_open(&gb, path, err, sizeof(err))) {
+		printf("not ok - detect: cannot open %s: %s\n", path, err);
+		return 1;
+	}
+	layout = go_layout_for(&gb.bi, err, sizeof(err));
+	detect_defaults(&opts);
+	return check_run("detect", cases, sizeof(cases) / sizeof(cases[0]));
+}

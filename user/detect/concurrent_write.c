@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/*
+ * concurrent_write: two goroutines inside a write to one map at once (their entry-to-RET
+ * intervals overlap, seen in BPF at the second entry), or the map's write flag already set at
+ * entry. In locked code these intervals lie inside the critical section, so an overlap proves
+ * a writer without the lock. Also reports the runtime's own fatal error if it fired.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "detect.h"
+
+void detect_concurrent_write(const struct detect_ctx *c, json_object *out)
+{
+	const struct mw_model *m = c->m;
+	GHashTableIter it;
+	gpointer v;
+	bool named = false;
+
+	g_hash_table_iter_init(&it, m->maps);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct mw_map *mp = v;
+		const struct mw_overlap *o = &mp->overlap;
+		char label[512], a[512], b[512], sum[2048];
+		json_object *f, *e;
+
+		if (!mp->overlaps && !mp->writing_at_entry)
+			continue;
+		map_label(mp, label, sizeof(label));
+		site_label(&o->first, a, sizeof(a));
+		site_label(&o->second, b, sizeof(b));
+		if (mp->overlaps && o->goid_first)
+			snprintf(sum, sizeof(sum),
+				 "%s was written by goroutines %llu and %llu at the same time, in %s "
+				 "and %s%s: every write must hold the same lock (or use sync.Map)",
+				 label, (unsigned long long)o->goid_first,
+				 (unsigned long long)o->goid_second, a, b,
+				 m->fatal ? "; the runtime then killed the process" : "");
+		else
+			snprintf(sum, sizeof(sum),
+				 "%s was found mid-write by another goroutine's write in %s: every "
+				 "write must hold the same lock (or use sync.Map)",
+				 label, b);
+		f = finding_new("concurrent_write", "critical", mp->addr, sum);
+		if (mp->overlaps) {
+			if (o->goid_first)
+				finding_add_site(f, &o->first);
+			finding_add_site(f, &o->second);
+		} else {
+			finding_add_sites(f, mp->sites, 3);
+		}
+		e = finding_evidence(f);
+		json_object_object_add(e, "overlaps", json_object_new_uint64(mp->overlaps));
+		json_object_object_add(e, "writes_finding_flag_set",
+				       json_object_new_uint64(mp->writing_at_entry));
+		json_object_object_add(e, "goroutines", json_object_new_array());
+		if (o->goid_first)
+			json_object_array_add(json_object_object_get(e, "goroutines"),
+					      json_object_new_uint64(o->goid_first));
+		if (o->goid_second)
+			json_object_array_add(json_object_object_get(e, "goroutines"),
+					      json_object_new_uint64(o->goid_second));
+		json_object_object_add(e, "target_died", json_object_new_boolean(m->fatal));
+		json_object_array_add(out, f);
+		named = true;
+	}
+
+	/* The runtime caught it first (or mapwatch did not see the pair): still say so. */
+	if (m->fatal && !named && strstr(m->fatal_msg, "concurrent map")) {
+		char s[512], sum[1024];
+		json_object *f;
+
+		site_label(&m->fatal_site, s, sizeof(s));
+		snprintf(sum, sizeof(sum),
+			 "the runtime killed the process with \"%s\" in %s: a map is written without "
+			 "the lock that guards it", m->fatal_msg, s);
+		f = finding_new("concurrent_write", "critical", 0, sum);
+		finding_add_site(f, &m->fatal_site);
+		json_object_object_add(finding_evidence(f), "target_died",
+				       json_object_new_boolean(true));
+		json_object_array_add(out, f);
+	}
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <string.h>
+#include "detect.h"
+
+json_object *finding_new(const char *kind, const char *severity, uint64_t map,
+			 const char *summary)
+{
+	json_object *f = json_object_new_object();
+	char id[32];
+
+	snprintf(id, sizeof(id), "%#llx", (unsigned long long)map);
+	json_object_object_add(f, "kind", json_object_new_string(kind));
+	json_object_object_add(f, "severity", json_object_new_string(severity));
+	json_object_object_add(f, "map", map ? json_object_new_string(id) : NULL);
+	json_object_object_add(f, "sites", json_object_new_array());
+	json_object_object_add(f, "summary", json_object_new_string(summary));
+	json_object_object_add(f, "evidence", json_object_new_object());
+	return f;
+}
+
+json_object *finding_evidence(json_object *f)
+{
+	json_object *e = NULL;
+
+	json_object_object_get_ex(f, "evidence", &e);
+	return e;
+}
+
+void finding_add_site(json_object *f, const struct frame_sym *s)
+{
+	json_object *sites = NULL, *o = json_object_new_object();
+
+	json_object_object_get_ex(f, "sites", &sites);
+	json_object_object_add(o, "function", json_object_new_string(s->function));
+	json_object_object_add(o, "file", json_object_new_string(s->file));
+	json_object_object_add(o, "line", json_object_new_int(s->line));
+	json_object_array_add(sites, o);
+}
+
+void finding_add_sites(json_object *f, const GArray *sites, int max)
+{
+	for (guint i = 0; i < sites->len && (int)i < max; i++)
+		finding_add_site(f, &g_array_index(sites, struct mw_site, i).sym);
+}
+
+void site_label(const struct frame_sym *s, char *buf, size_t len)
+{
+	const char *base = strrchr(s->file, '/');
+
+	snprintf(buf, len, "%s (%s:%d)", s->function, base ? base + 1 : s->file, s->line);
+}
+
+void map_label(const struct mw_map *mp, char *buf, size_t len)
+{
+	char where[512];
+
+	if (mp->created_seen)
+		site_label(&mp->created_at, where, sizeof(where));
+	if (mp->type[0] && mp->created_seen)
+		snprintf(buf, len, "%s made in %s", mp->type, where);
+	else if (mp->type[0])
+		snprintf(buf, len, "%s at %#llx", mp->type, (unsigned long long)mp->addr);
+	else
+		snprintf(buf, len, "map at %#llx", (unsigned long long)mp->addr);
+}

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/*
+ * unbounded_growth: the live count only rises (a cache without eviction): it rose by at least
+ * growth_min entries (or growth_pct percent from at least growth_base), inserts outnumber
+ * deletes by growth_insert_ratio, and it never fell back by more than a tenth of the rise.
+ */
+#include <stdio.h>
+#include "detect.h"
+
+void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
+{
+	const struct detect_opts *o = c->o;
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, c->m->maps);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct mw_map *mp = v;
+		uint64_t from = mp->first_len, to = mp->hdr.count, rise;
+		double span, rate, bps;
+		char label[512], site[512], sum[2048];
+		json_object *f, *e;
+
+		if (to <= from)
+			continue;
+		rise = to - from;
+		if (!((double)rise >= o->growth_min ||
+		      ((double)from >= o->growth_base && (double)rise * 100 >= o->growth_pct * (double)from)))
+			continue;
+		if ((double)mp->inserts < o->growth_insert_ratio * (double)mp->removals)
+			continue;
+		if (mp->max_drop * 10 > rise)
+			continue;
+		span = mp->last_ns > mp->first_ns ? (double)(mp->last_ns - mp->first_ns) / 1e9 :
+						    c->duration_s;
+		if (span <= 0)
+			span = c->duration_s > 0 ? c->duration_s : 1;
+		rate = (double)rise / span;
+		bps = to && mp->bytes ? rate * (double)mp->bytes / (double)to : 0;
+		map_label(mp, label, sizeof(label));
+		if (mp->sites->len)
+			site_label(&g_array_index(mp->sites, struct mw_site, 0).sym, site,
+				   sizeof(site));
+		else
+			snprintf(site, sizeof(site), "?");
+		snprintf(sum, sizeof(sum),
+			 "%s grew from %llu to %llu entries (+%.0f/s) and never shrank; it is written "
+			 "in %s: bound it (evict old entries, LRU or TTL) or delete what is no longer "
+			 "needed",
+			 label, (unsigned long long)from, (unsigned long long)to, rate, site);
+		f = finding_new("unbounded_growth", "warning", mp->addr, sum);
+		finding_add_sites(f, mp->sites, 3);
+		e = finding_evidence(f);
+		json_object_object_add(e, "len_first_seen", json_object_new_uint64(from));
+		json_object_object_add(e, "len", json_object_new_uint64(to));
+		json_object_object_add(e, "inserts", json_object_new_uint64(mp->inserts));
+		json_object_object_add(e, "removals", json_object_new_uint64(mp->removals));
+		json_object_object_add(e, "entries_per_s", json_object_new_double(rate));
+		json_object_object_add(e, "bytes_per_s", json_object_new_double(bps));
+		json_object_array_add(out, f);
+	}
+}
