@@ -15,6 +15,7 @@ GOCACHE=$out/gocache GOTOOLCHAIN=local GO111MODULE=off GOPROXY=off \
 wl=$!
 trap 'kill $wl 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q '^ready' "$out/workload.out" && break; sleep 0.1; done
+sleep 2	# let its cache fill a little, as a running service's would have
 echo "demo: workload running as PID $wl (stripped); capturing for 5 s" >&2
 echo "demo: \$ sudo ./mapwatch capture -p $wl -d 5 --json $out/report.json" >&2
 "$top/mapwatch" capture -p "$wl" -d 5 --json "$out/report.json"

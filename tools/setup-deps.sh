@@ -21,6 +21,9 @@ GO_VERSIONS=(1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:
 BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libdw-dev libjson-c-dev libglib2.0-dev jq
 	    pkg-config make gcc binutils)
 
+# Only the tests need these.
+TEST_PKGS=(graphviz util-linux perl)
+
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 
 missing_pkgs() {
@@ -89,6 +92,12 @@ if [ "$want_go" = newest ]; then
 	want_go=1
 fi
 if [ "$want_go" = 1 ]; then
+	m=$(missing_pkgs "${TEST_PKGS[@]}")
+	if [ -n "$m" ]; then
+		apt_update
+		log "installing $(echo $m)"
+		apt-get -qq install -y --no-install-recommends $m >/dev/null
+	fi
 	need=()
 	for vs in "${GO_VERSIONS[@]}"; do
 		v=${vs%%:*}

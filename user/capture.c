@@ -167,10 +167,10 @@ int cmd_capture(const struct capture_opts *o)
 	/* Drain what the kernel still holds, then read the counters once, at the end. */
 	while (attach_poll(&at, 0) > 0)
 		;
+	/* Every map's state as the capture ends (if the target lives), before detaching. */
+	model_refresh(&model, attach_mem_read, &t.pid, mono_ns(), true);
 	attach_stats(&at, st);
 	attach_close(&at);
-	/* The state between writes: every map's header as it is now (if the target lives). */
-	model_refresh(&model, attach_mem_read, &t.pid, mono_ns(), true);
 
 	meta.pid = o->pid;
 	meta.exe = t.exe;

@@ -218,14 +218,16 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 {
 	struct map_hdr before, after;
 	struct frame_sym sym;
-	struct mw_map *mp;
-	bool fresh = !g_hash_table_contains(m->maps, GSIZE_TO_POINTER(r->obj));
+	struct mw_map *mp = map_get(m, r->obj);
 
-	mp = map_get(m, r->obj);
 	set_type(m, mp, r->ax);
 	map_hdr_decode(r->hdr_before, m->layout, &before);
 	map_hdr_decode(r->hdr_after, m->layout, &after);
-	if (fresh)
+	/*
+	 * The length when first seen: 0 for a map whose creation was seen; otherwise what the
+	 * first write found (a growth record, whose RET comes first, may have added the map).
+	 */
+	if (!mp->first_ns)
 		mp->first_len = before.count;
 	switch (op) {
 	case MW_OP_ASSIGN: mp->assigns++; break;

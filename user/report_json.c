@@ -63,6 +63,9 @@ static json_object *map_json(struct mw_map *mp)
 						      json_object_new_uint64(mp->hint) : NULL);
 	json_object_object_add(o, "len", json_object_new_uint64(mp->hdr.count));
 	json_object_object_add(o, "peak_len", json_object_new_uint64(mp->peak_len));
+	json_object_object_add(o, "len_first_seen", json_object_new_uint64(mp->first_len));
+	json_object_object_add(o, "inserts", json_object_new_uint64(mp->inserts));
+	json_object_object_add(o, "removals", json_object_new_uint64(mp->removals));
 	json_object_object_add(o, "capacity", cap ? json_object_new_uint64(cap) : NULL);
 	json_object_object_add(o, "bytes", bytes ? json_object_new_uint64(bytes) : NULL);
 	json_object_object_add(o, "B", mp->hdr.B >= 0 ? json_object_new_int(mp->hdr.B) : NULL);

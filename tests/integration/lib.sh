@@ -88,9 +88,9 @@ start_capture() {
 	test -e "$d/attached"
 }
 
-# site_line MARKER: line of "SITE:MARKER" in the writes fixture.
+# site_line MARKER [FIXTURE]: line of "SITE:MARKER" in a fixture's source (default: writes).
 site_line() {
-	grep -n "SITE:$1\$" "$(dirname "${BASH_SOURCE[0]}")/../fixtures/writes/main.go" | cut -d: -f1
+	grep -n "SITE:$1\$" "$(dirname "${BASH_SOURCE[0]}")/../fixtures/${2:-writes}/main.go" | cut -d: -f1
 }
 
 toolchains() { cat "$MW_FIXTURES/toolchains"; }

@@ -73,6 +73,23 @@ for go in "$first" "$last"; do
 		notok "go$go: kill case could not start"
 	fi
 
+	# Folded stacks and the Graphviz graph of a capture.
+	d=$WORK/graphs.$go
+	if start_fixture "$d" "$bin" 200 50 &&
+		start_capture "$d" -d 60 --folded "$d/w.folded" --dot "$d/w.dot"; then
+		release_fixture
+		wait_exit "$FPID" 20
+		wait_exit "$MWPID" 20
+		check "go$go: --folded: root-first stacks with counts, ending in the runtime function" \
+			bash -c "grep -qE '^runtime\.goexit;runtime\.main;main\.main;main\.assign64;runtime\.mapassign_fast64 200\$' '$d/w.folded' &&
+				 ! grep -vqE '^[^ ]+( [^ ]+)* [0-9]+\$' '$d/w.folded'"
+		check "go$go: --dot renders with Graphviz and shows the sites" \
+			bash -c "dot -Tsvg '$d/w.dot' -o '$d/w.svg' && grep -q 'main.assign64' '$d/w.svg' &&
+				 grep -q 'assign x200' '$d/w.svg'"
+	else
+		notok "go$go: graphs case could not start"
+	fi
+
 	# mapwatch report re-renders a saved capture.
 	check "go$go: mapwatch report re-renders the JSON" \
 		bash -c "'$MW' report '$d/r.json' | grep -q 'main.assign64 (.*main.go:'"

@@ -37,7 +37,7 @@ type hitCounter struct {
 func (c *hitCounter) record(route int64) {
 	c.mu.Lock()
 	c.hits[route]++
-	time.Sleep(50 * time.Microsecond) // work done while holding the lock
+	time.Sleep(500 * time.Microsecond) // work done while holding the lock
 	c.mu.Unlock()
 }
 
@@ -61,7 +61,7 @@ func main() {
 	store := newSessionStore()
 	counter := &hitCounter{hits: make(map[int64]int)}
 	rates := make(map[int64]float64)
-	fillRates(rates, 20000)
+	fillRates(rates, 60000)
 	drainRates(rates)
 
 	for w := 0; w < 4; w++ {
@@ -75,6 +75,9 @@ func main() {
 	fmt.Printf("ready %d\n", os.Getpid())
 	for i := 0; ; i++ {
 		store.remember("session-"+strconv.Itoa(i), make([]byte, 64))
+		if i%1000 == 0 {
+			rates[0] = float64(i) // still in use, still holding its peak's memory
+		}
 		time.Sleep(200 * time.Microsecond)
 	}
 }

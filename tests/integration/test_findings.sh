@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: MIT
+# Each finding kind from a real Go program that has the problem, for every toolchain where the
+# kind applies: the finding names the map by its creation site and the user's function and
+# line. A well-behaved program raises none.
+. "$(dirname "$0")/lib.sh"
+
+line() { site_line "$1" findings; }
+
+# finding REPORT KIND MAKE-FUNCTION MAKE-MARKER FUNCTION MARKER [FUNCTION MARKER]
+finding() {
+	local r=$1 kind=$2 mf=$3 ml mk=$4
+	ml=$(line "$mk")
+	shift 4
+	local sites=""
+	while [ $# -ge 2 ]; do
+		sites="$sites and (.sites | any(.function == \"$1\" and .line == $(line "$2")))"
+		shift 2
+	done
+	jq_true "$r" "[.findings[] | select(.kind == \"$kind\")] as \$f
+		| ([.maps[] | select(.created_at.function == \"$mf\" and .created_at.line == $ml) | .id]) as \$ids
+		| (\$ids | length) == 1 and (\$f | any(.map == \$ids[0] $sites))"
+}
+
+# run_mode GO MODE WAIT-AFTER-DONE: capture the mode, end it with Ctrl-C (or the target's death).
+run_mode() {
+	local go=$1 mode=$2 settle=$3
+	D=$WORK/$go.$mode
+	R=$D/r.json
+	if ! start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" "$mode" ||
+		! start_capture "$D" -d 120 --threshold stall_s=2 --json "$R"; then
+		notok "go$go $mode: could not start ($(tail -1 "$D/cap.err" 2>/dev/null))"
+		return 1
+	fi
+	go_fixture
+	wait_until 60 bash -c "grep -q '^done' '$D/fix.out' || ! kill -0 $FPID 2>/dev/null"
+	sleep "$settle"
+	kill -INT "$MWPID" 2>/dev/null
+	wait_exit "$MWPID" 20
+	close_fixture
+	wait_exit "$FPID" 20
+	test -s "$R"
+}
+
+for go in $(toolchains); do
+	if run_mode "$go" race 0; then
+		check "go$go race: concurrent_write names the map and both writers" \
+			finding "$R" concurrent_write main.newShared race-make \
+			main.writerA race-a main.writerB race-b
+		check "go$go race: two goroutine ids, critical" jq_true "$R" \
+			'[.findings[] | select(.kind == "concurrent_write")][0]
+			 | .severity == "critical" and (.evidence.goroutines | length) == 2'
+		check "go$go race: if the runtime killed the target, the report says so" jq_true "$R" \
+			'if .target_died then (.target_died.message == "concurrent map writes") else true end'
+	fi
+	if run_mode "$go" contention 0.5; then
+		check "go$go contention: lock_contention names the map, the lock and the write" \
+			finding "$R" lock_contention 'main.newCounter' contention-make \
+			'main.(*counter).record' contention-lock 'main.(*counter).record' contention-write
+		check "go$go contention: 8 waiters, waits summed" jq_true "$R" \
+			'[.findings[] | select(.kind == "lock_contention")][0].evidence
+			 | .waiters == 8 and .total_wait_s > 0.1 and .p99_wait_ms > 0'
+	fi
+	if run_mode "$go" growth 0.5; then
+		check "go$go growth: unbounded_growth names the map and the insert" \
+			finding "$R" unbounded_growth 'main.newCache' growth-make \
+			'main.(*cache).put' growth-put
+	fi
+	if run_mode "$go" shrink 1.5; then
+		check "go$go shrink: no_shrink names the map and the deletes" \
+			finding "$R" no_shrink main.newTable shrink-make main.drop shrink-delete
+	fi
+	case $go in 1.19|1.2[0-3]|*-noswiss)
+		if run_mode "$go" stalled 3; then
+			check "go$go stalled: stalled_evacuation names the map and its writer" \
+				finding "$R" stalled_evacuation main.newIndex stalled-make \
+				main.index stalled-put
+		fi ;;
+	esac
+	if run_mode "$go" control 0.5; then
+		check "go$go control: a well-behaved program raises no finding" jq_true "$R" \
+			'(.findings | length) == 0 and (.maps | length) >= 1'
+	fi
+done
