@@ -114,6 +114,8 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 		  swiss ? "GroupSize" : NULL, &l->groupsize_u64, -1 },
 		{ { swiss ? "internal/runtime/maps.table" : NULL }, "capacity", &l->table_capacity,
 		  -1 },
+		/* optional: a HashTrieMap sync.Map (Go >= 1.24) has no dirty map */
+		{ { "sync.Map" }, "dirty", &l->syncmap_dirty, -1 },
 	};
 	const int nw = sizeof(w) / sizeof(w[0]);
 
@@ -150,7 +152,8 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 
 	for (int i = 0; i < nw; i++) {
 		/* Both bucket-size rows fill one value; either is enough. */
-		if (w[i].out == &l->bucketsize_u16 && l->bucketsize_u16 >= 0)
+		if ((w[i].out == &l->bucketsize_u16 && l->bucketsize_u16 >= 0) ||
+		    w[i].out == &l->syncmap_dirty)
 			continue;
 		if (w[i].structs[0] && w[i].found_rank < 0) {
 			snprintf(err, errlen, "DWARF has no %s%s%s", w[i].structs[0],

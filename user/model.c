@@ -55,6 +55,14 @@ static void mutex_free(gpointer p)
 	g_free(mx);
 }
 
+static void syncmap_free(gpointer p)
+{
+	struct mw_syncmap *sm = p;
+
+	g_array_unref(sm->sites);
+	g_free(sm);
+}
+
 void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layout *l,
 		uint64_t bias)
 {
@@ -66,6 +74,8 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 	m->mutexes = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, mutex_free);
 	m->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	m->folded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
+	m->copy_hint = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
 
 void model_free(struct mw_model *m)
@@ -76,6 +86,8 @@ void model_free(struct mw_model *m)
 	g_hash_table_unref(m->mutexes);
 	g_hash_table_unref(m->pending);
 	g_hash_table_unref(m->folded);
+	g_hash_table_unref(m->syncmaps);
+	g_hash_table_unref(m->copy_hint);
 	m->maps = NULL;
 }
 
@@ -120,8 +132,12 @@ static int call_frames(const struct mw_model *m, uint64_t caller, const __u64 *s
 		out[n++] = caller - 1 - m->bias;
 	if (nstack > MW_STACK_DEPTH)
 		nstack = MW_STACK_DEPTH;
-	for (int i = 1; i < nstack && stack[i]; i++)
+	for (int i = 1; i < nstack && stack[i]; i++) {
+		/* Where the probed prologue already framed itself, the chain repeats [RSP]. */
+		if (i == 1 && stack[i] == caller)
+			continue;
 		out[n++] = stack[i] - 1 - m->bias;
+	}
 	return n;
 }
 
@@ -274,6 +290,45 @@ static void on_create(struct mw_model *m, const struct mw_call_rec *r)
 	map_hdr_decode(r->hdr_after, m->layout, &mp->hdr);
 	mp->first_ns = r->t_ret;
 	mp->dirty = true;
+	/* sync.(*Map).dirtyLocked makes the new dirty map as large as what it will copy. */
+	if (r->caller) {
+		struct frame_sym caller;
+
+		sym_pc(m->gb, r->caller - 1 - m->bias, &caller);
+		if (!strcmp(caller.function, "sync.(*Map).dirtyLocked")) {
+			mp->syncmap_dirty = true;
+			g_hash_table_replace(m->copy_hint, GSIZE_TO_POINTER(r->goid),
+					     GSIZE_TO_POINTER(r->bx));
+		}
+	}
+}
+
+/* dirtyLocked returns at once while a dirty map exists; finding none, it rebuilds one. */
+static void on_syncmap(struct mw_model *m, const struct mw_call_rec *r)
+{
+	int off = m->layout->syncmap_dirty;
+	struct mw_syncmap *sm;
+	struct frame_sym sym;
+	uint64_t dirty;
+
+	if (!r->obj || off < 0 || off + 8 > MW_HDR_BYTES)
+		return;
+	memcpy(&dirty, r->hdr_before + off, 8);
+	if (dirty)
+		return;
+	sm = g_hash_table_lookup(m->syncmaps, GSIZE_TO_POINTER(r->obj));
+	if (!sm) {
+		sm = g_new0(struct mw_syncmap, 1);
+		sm->addr = r->obj;
+		sm->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
+		sm->first_ns = r->t_entry;
+		g_hash_table_insert(m->syncmaps, GSIZE_TO_POINTER(r->obj), sm);
+	}
+	sm->rebuilds++;
+	sm->copied += GPOINTER_TO_SIZE(g_hash_table_lookup(m->copy_hint, GSIZE_TO_POINTER(r->goid)));
+	g_hash_table_remove(m->copy_hint, GSIZE_TO_POINTER(r->goid));
+	sm->last_ns = r->t_ret;
+	add_site(sm->sites, record_site(m, r, &sym), MW_OP_SYNCMAP, &sym);
 }
 
 static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
@@ -335,6 +390,7 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 	case MW_OP_CREATE: on_create(m, r); break;
 	case MW_OP_GROW: on_grow(m, r); break;
 	case MW_OP_LOCK: on_lock(m, r); break;
+	case MW_OP_SYNCMAP: on_syncmap(m, r); break;
 	case MW_OP_FATAL: break;
 	default: on_write(m, r, op); break;
 	}

@@ -48,6 +48,7 @@ struct mw_map {
 	uint64_t maptype;		/* link-time address of the type descriptor, 0 unknown */
 	char type[256];			/* "" unknown */
 	bool created_seen;		/* its creation was probed */
+	bool syncmap_dirty;		/* a sync.Map's dirty map (made by dirtyLocked) */
 	struct frame_sym created_at;
 	uint64_t hint;
 	struct map_hdr hdr;		/* latest known */
@@ -77,6 +78,14 @@ struct mw_mutex {
 	GHashTable *maps;		/* map addr -> ns waited before writing it (gsize) */
 };
 
+/* A sync.Map (Go <= 1.23) whose dirty map is rebuilt: every entry is copied each time. */
+struct mw_syncmap {
+	uint64_t addr;
+	uint64_t rebuilds, copied;
+	uint64_t first_ns, last_ns;
+	GArray *sites;			/* struct mw_site: the Store/LoadOrStore calls */
+};
+
 struct mw_model {
 	const struct gobin *gb;
 	const struct go_layout *layout;
@@ -84,6 +93,8 @@ struct mw_model {
 	GHashTable *maps;		/* addr -> struct mw_map * */
 	GHashTable *mutexes;		/* addr -> struct mw_mutex * */
 	GHashTable *pending;		/* goid -> struct pending_lock *: acquired, no write yet */
+	GHashTable *syncmaps;		/* addr -> struct mw_syncmap * */
+	GHashTable *copy_hint;		/* goid -> size of the dirty map dirtyLocked just made */
 	GHashTable *folded;		/* "root;...;leaf" -> count (gsize) */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* write records accepted */

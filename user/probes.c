@@ -11,6 +11,7 @@
 #define CREATE MW_OP_CREATE
 #define GROW MW_OP_GROW
 #define LOCK MW_OP_LOCK
+#define SYNCMAP MW_OP_SYNCMAP
 #define FATAL MW_OP_FATAL
 const struct probe_def probe_defs[PROBE__COUNT] = {
 #define PROBE(id, sym, op, impls, reg, delta) [PROBE_##id] = { sym, op, impls, reg, delta },
@@ -22,9 +23,9 @@ const struct probe_def probe_defs[PROBE__COUNT] = {
 #define SWISS IMPL_SWISS
 static const struct go_layout layouts[] = {
 #define LAYOUT(mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, \
-	       tcap, mdt, mdg)                                                             \
+	       tcap, mdt, mdg, smd)                                                        \
 	{ mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, tcap,  \
-	  mdt, mdg },
+	  mdt, mdg, smd },
 #include "../probes/layouts.def"
 #undef LAYOUT
 	{ .minor = -1 },	/* end */
@@ -78,6 +79,7 @@ const char *op_name(enum mw_op op)
 	case MW_OP_CREATE: return "create";
 	case MW_OP_GROW: return "grow";
 	case MW_OP_LOCK: return "lock";
+	case MW_OP_SYNCMAP: return "syncmap-rebuild";
 	case MW_OP_FATAL: return "fatal";
 	}
 	return "?";

@@ -8,7 +8,7 @@
 
 enum mw_op {
 	MW_OP_ASSIGN = 1, MW_OP_DELETE, MW_OP_CLEAR,	/* map writes */
-	MW_OP_CREATE, MW_OP_GROW, MW_OP_LOCK, MW_OP_FATAL,
+	MW_OP_CREATE, MW_OP_GROW, MW_OP_LOCK, MW_OP_SYNCMAP, MW_OP_FATAL,
 };
 enum { IMPL_HMAP = 1, IMPL_SWISS = 2 };
 
@@ -47,6 +47,7 @@ struct go_layout {
 	int dirptr, dirlen, globaldepth;
 	int bucketsize_u16, groupsize_u64, table_capacity;
 	int md_types, md_gofunc;
+	int syncmap_dirty;		/* sync.Map.dirty; -1: HashTrieMap (Go >= 1.24) */
 };
 
 /* The layout for a binary's Go version and experiments, or NULL (message in err). */

@@ -76,6 +76,17 @@ for go in $(toolchains); do
 				main.index stalled-put
 		fi ;;
 	esac
+	# sync.Map with a dirty map: Go <= 1.23, and builds with nosynchashtriemap
+	case $go in 1.19|1.2[0-3]|*-noswiss)
+		if run_mode "$go" syncmap 0.5; then
+			check "go$go syncmap: syncmap_churn names the storing function" jq_true "$R" \
+				"[.findings[] | select(.kind == \"syncmap_churn\")] | length == 1 and
+				 (.[0].sites | any(.function == \"main.register\" and .line == $(line syncmap-store)))
+				 and .[0].evidence.rebuilds >= 10 and .[0].evidence.entries_copied >= 10000"
+			check "go$go syncmap: sync.Map internals raise nothing else" jq_true "$R" \
+				'(.findings | length) == 1'
+		fi ;;
+	esac
 	if run_mode "$go" control 0.5; then
 		check "go$go control: a well-behaved program raises no finding" jq_true "$R" \
 			'(.findings | length) == 0 and (.maps | length) >= 1'

@@ -8,6 +8,7 @@ first=$(toolchains | head -1)
 
 for go in "$first" "$last"; do
 	bin=$MW_FIXTURES/$go/writes.pie-stripped
+	killed_report=
 
 	# Ctrl-C while the target is idle; then the target does its work without probes.
 	d=$WORK/sigint.$go
@@ -69,6 +70,7 @@ for go in "$first" "$last"; do
 		check "go$go: target killed mid-capture: status 0" test "$STATUS" = 0
 		check "go$go: target killed mid-capture: report with the writes seen" jq_true "$d/r.json" \
 			'.ended_by == "target exited" and ([.maps[].sites[] | select(.function == "main.assign64")][0].count > 100)'
+		killed_report=$d/r.json
 	else
 		notok "go$go: kill case could not start"
 	fi
@@ -92,5 +94,5 @@ for go in "$first" "$last"; do
 
 	# mapwatch report re-renders a saved capture.
 	check "go$go: mapwatch report re-renders the JSON" \
-		bash -c "'$MW' report '$d/r.json' | grep -q 'main.assign64 (.*main.go:'"
+		bash -c "'$MW' report '${killed_report:-none}' | grep -q 'main.assign64 (.*main.go:'"
 done

@@ -179,6 +179,26 @@ static void stalled_evacuation(void)
 	model_free(&m);
 }
 
+static void syncmap_churn(void)
+{
+	struct mw_model m;
+	struct mw_syncmap *sm = g_new0(struct mw_syncmap, 1);
+	struct frame_sym sym = { "main.register", "/src/main.go", 12 };
+
+	model_init(&m, &gb, layout, 0);
+	sm->addr = 0x55dbe0;
+	sm->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
+	g_array_append_val(sm->sites, ((struct mw_site){ .pc = 1, .op = MW_OP_SYNCMAP,
+							 .count = 30, .sym = sym }));
+	sm->rebuilds = 30;
+	sm->copied = 5000;
+	g_hash_table_insert(m.syncmaps, GSIZE_TO_POINTER(sm->addr), sm);
+	expect_kinds(&m, 2, 0, "syncmap_churn", 1);	/* 15 rebuilds/s */
+	sm->rebuilds = 5;				/* near miss: 0.5/s, 500 copied/s */
+	expect_kinds(&m, 10, 0, "syncmap_churn", 0);
+	model_free(&m);
+}
+
 static void thresholds_are_options(void)
 {
 	struct detect_opts o;
@@ -195,7 +215,8 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(concurrent_write), CASE(lock_contention), CASE(unbounded_growth),
-		CASE(no_shrink), CASE(stalled_evacuation), CASE(thresholds_are_options),
+		CASE(no_shrink), CASE(stalled_evacuation), CASE(syncmap_churn),
+		CASE(thresholds_are_options),
 	};
 	char path[512], err[256];
 

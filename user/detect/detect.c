@@ -11,12 +11,14 @@ void detect_defaults(struct detect_opts *o)
 		.growth_min = 10000, .growth_base = 1000, .growth_pct = 50,
 		.growth_insert_ratio = 10, .contention_pct = 10, .contention_ms = 100,
 		.shrink_ratio = 16, .shrink_min_mib = 1, .stall_s = 5,
+		.churn_rebuilds_per_s = 1, .churn_copied_per_s = 10000,
 	};
 }
 
 const char detect_threshold_help[] =
 	"growth_min=10000 growth_base=1000 growth_pct=50 growth_insert_ratio=10 "
-	"contention_pct=10 contention_ms=100 shrink_ratio=16 shrink_min_mib=1 stall_s=5";
+	"contention_pct=10 contention_ms=100 shrink_ratio=16 shrink_min_mib=1 stall_s=5 "
+	"churn_rebuilds_per_s=1 churn_copied_per_s=10000";
 
 int detect_set(struct detect_opts *o, const char *arg, char *err, size_t errlen)
 {
@@ -27,7 +29,7 @@ int detect_set(struct detect_opts *o, const char *arg, char *err, size_t errlen)
 #define T(n) { #n, offsetof(struct detect_opts, n) }
 		T(growth_min), T(growth_base), T(growth_pct), T(growth_insert_ratio),
 		T(contention_pct), T(contention_ms), T(shrink_ratio), T(shrink_min_mib),
-		T(stall_s),
+		T(stall_s), T(churn_rebuilds_per_s), T(churn_copied_per_s),
 #undef T
 	};
 	const char *eq = strchr(arg, '=');
@@ -82,6 +84,7 @@ json_object *detect_all(const struct detect_ctx *c)
 	detect_unbounded_growth(c, out);
 	detect_no_shrink(c, out);
 	detect_stalled_evacuation(c, out);
+	detect_syncmap_churn(c, out);
 	json_object_array_sort(out, by_severity);
 	return out;
 }

@@ -19,6 +19,8 @@ struct detect_opts {
 	double shrink_ratio;		/* capacity >= this x live count */
 	double shrink_min_mib;		/*   and table memory >= this many MiB */
 	double stall_s;			/* old buckets held without progress this long */
+	double churn_rebuilds_per_s;	/* sync.Map dirty-map rebuilds per second */
+	double churn_copied_per_s;	/*   or entries copied per second */
 };
 
 struct detect_ctx {
@@ -43,6 +45,7 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out);
 void detect_unbounded_growth(const struct detect_ctx *c, json_object *out);
 void detect_no_shrink(const struct detect_ctx *c, json_object *out);
 void detect_stalled_evacuation(const struct detect_ctx *c, json_object *out);
+void detect_syncmap_churn(const struct detect_ctx *c, json_object *out);
 
 /* Helpers shared by the detectors (finding.c). */
 json_object *finding_new(const char *kind, const char *severity, uint64_t map,
