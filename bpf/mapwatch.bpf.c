@@ -158,9 +158,18 @@ static __always_inline void check_writer(struct mw_call_rec *r)
 	if (!w) {
 		nw = (struct map_writer){ .goid = r->goid, .caller = r->caller, .t = r->t_entry,
 				      .fn = r->fn };
-		bpf_map_update_elem(&writers, &wk, &nw, BPF_ANY);
-		if (!flag)
-			return;
+		/*
+		 * Atomic: of two writers entering at the same instant on two CPUs, one inserts
+		 * and the other finds it (a plain lookup-then-update lets both miss).
+		 */
+		if (bpf_map_update_elem(&writers, &wk, &nw, BPF_NOEXIST) == 0) {
+			if (!flag)
+				return;
+		} else {
+			w = bpf_map_lookup_elem(&writers, &wk);
+			if (w && w->goid == r->goid)
+				return;
+		}
 	}
 	o = bpf_ringbuf_reserve(&events, sizeof(*o), 0);
 	if (!o) {
@@ -170,6 +179,7 @@ static __always_inline void check_writer(struct mw_call_rec *r)
 	o->type = MW_REC_OVERLAP;
 	o->tgid = r->tgid;
 	o->map = r->obj;
+	o->maptype = r->ax;
 	o->t = r->t_entry;
 	o->fn_second = r->fn;
 	o->goid_second = r->goid;

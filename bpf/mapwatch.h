@@ -80,6 +80,7 @@ struct mw_overlap_rec {
 	__u32 type;		/* MW_REC_OVERLAP */
 	__u32 tgid;
 	__u64 map;
+	__u64 maptype;		/* RAX at the second writer's entry */
 	__u64 t;
 	__u32 fn_first, fn_second;
 	__u64 goid_first, goid_second;	/* goid_first 0: unknown (flag set, writer unseen) */

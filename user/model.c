@@ -403,6 +403,7 @@ static void on_overlap(struct mw_model *m, const struct mw_overlap_rec *o)
 	uint64_t f[MW_STACK_DEPTH + 1];
 	int n;
 
+	set_type(m, mp, o->maptype);	/* the target may die before any write completes */
 	if (!mp->overlaps++) {
 		mp->overlap.goid_first = o->goid_first;
 		mp->overlap.goid_second = o->goid_second;

@@ -24,7 +24,7 @@ finding() {
 # run_mode GO MODE WAIT-AFTER-DONE: capture the mode, end it with Ctrl-C (or the target's death).
 run_mode() {
 	local go=$1 mode=$2 settle=$3
-	D=$WORK/$go.$mode
+	D=$(mktemp -d "$WORK/$go.$mode.XXXX")
 	R=$D/r.json
 	if ! start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" "$mode" ||
 		! start_capture "$D" -d 120 --threshold stall_s=2 --json "$R"; then
@@ -42,8 +42,16 @@ run_mode() {
 }
 
 for go in $(toolchains); do
-	if run_mode "$go" race 0; then
-		check "go$go race: concurrent_write names the map and both writers" \
+	# Two unlocked writers overlap by chance (likely, not certain, in one run: the probes
+	# widen each write to tens of microseconds); up to three runs.
+	for try in 1 2 3; do
+		run_mode "$go" race 0 || break
+		finding "$R" concurrent_write main.newShared race-make \
+			main.writerA race-a main.writerB race-b && break
+		echo "# go$go race: run $try saw no overlap: $(jq -c '[.findings[].kind, .target_died]' "$R")"
+	done
+	if [ -s "$R" ]; then
+		check "go$go race: concurrent_write names the map and both writers (run $try)" \
 			finding "$R" concurrent_write main.newShared race-make \
 			main.writerA race-a main.writerB race-b
 		check "go$go race: two goroutine ids, critical" jq_true "$R" \

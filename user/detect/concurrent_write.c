@@ -37,8 +37,9 @@ void detect_concurrent_write(const struct detect_ctx *c, json_object *out)
 				 m->fatal ? "; the runtime then killed the process" : "");
 		else
 			snprintf(sum, sizeof(sum),
-				 "%s was found mid-write by another goroutine's write in %s: every "
-				 "write must hold the same lock (or use sync.Map)",
+				 "%s had its write flag already set when %s wrote it: another "
+				 "goroutine was writing it, or left the flag set after two unguarded "
+				 "writes crossed; every write must hold the same lock (or use sync.Map)",
 				 label, b);
 		f = finding_new("concurrent_write", "critical", mp->addr, sum);
 		if (mp->overlaps) {
