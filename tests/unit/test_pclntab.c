@@ -32,7 +32,7 @@ static void load_toolchains(void)
 
 static void fixture(char *buf, size_t len, const char *go, const char *flavour)
 {
-	snprintf(buf, len, "%s/%s/writes.%s", fixtures_dir(), go, flavour);
+	snprintf(buf, len, "%.400s/%.31s/writes.%.31s", fixtures_dir(), go, flavour);
 }
 
 /* name -> address from the ELF symbol table (independent of our pclntab reader). */
@@ -282,6 +282,48 @@ static void corrupted_tables_fail_cleanly(void)
 	unlink(tmp);
 }
 
+/* With no section headers, build info, pclntab and moduledata are all found by scanning. */
+static void no_section_headers(void)
+{
+	char src[512], tmp[] = "/tmp/mw-noshdr-XXXXXX", err[256];
+	struct gobin a, b;
+	size_t len;
+	uint8_t *buf;
+	int fd = mkstemp(tmp);
+
+	close(fd);
+	for (int g = 0; g < ngo; g++) {
+		fixture(src, sizeof(src), goversions[g], "pie-stripped");
+		if (slurp(src, &buf, &len) || gobin_open(&a, src, err, sizeof(err))) {
+			EXPECT_MSG(0, "cannot read %s", src);
+			continue;
+		}
+		memset(buf + 0x28, 0, 8);	/* e_shoff */
+		memset(buf + 0x3c, 0, 4);	/* e_shnum, e_shstrndx */
+		write_file(tmp, buf, len);
+		free(buf);
+		if (gobin_open(&b, tmp, err, sizeof(err))) {
+			EXPECT_MSG(0, "%s without section headers: %s", src, err);
+			gobin_close(&a);
+			continue;
+		}
+		EXPECT_MSG(b.img.nsecs == 0 && !strcmp(b.pcln_where, "scan"), "%s", src);
+		EXPECT_MSG(!strcmp(a.bi.version, b.bi.version), "%s", src);
+		EXPECT_MSG(a.moduledata == b.moduledata && a.pcln.text_start == b.pcln.text_start &&
+				   a.pcln.nfuncs == b.pcln.nfuncs,
+			   "%s", src);
+		for (size_t i = 0; i < a.pcln.nfuncs && i < b.pcln.nfuncs; i++)
+			if (a.pcln.funcs[i].entry != b.pcln.funcs[i].entry ||
+			    strcmp(a.pcln.funcs[i].name, b.pcln.funcs[i].name)) {
+				EXPECT_MSG(0, "%s: function %zu differs", src, i);
+				break;
+			}
+		gobin_close(&a);
+		gobin_close(&b);
+	}
+	unlink(tmp);
+}
+
 static void not_go(void)
 {
 	struct gobin gb;
@@ -298,7 +340,7 @@ int main(void)
 	static const struct check_case cases[] = {
 		CASE(every_binary_opens), CASE(stripped_twins_agree),
 		CASE(truncated_files_fail_cleanly), CASE(corrupted_tables_fail_cleanly),
-		CASE(not_go),
+		CASE(no_section_headers), CASE(not_go),
 	};
 
 	elf_version(EV_CURRENT);

@@ -152,33 +152,38 @@ bool go_buildinfo_has_experiment(const struct go_buildinfo *bi, const char *name
 	return false;
 }
 
+struct bi_scan {
+	struct go_buildinfo *bi;
+	char *err;
+	size_t errlen;
+};
+
+static int bi_at(const uint8_t *p, size_t avail, uint64_t vaddr, void *ctx)
+{
+	struct bi_scan *c = ctx;
+
+	(void)vaddr;
+	if (memcmp(p, GO_BUILDINFO_MAGIC, GO_BUILDINFO_MAGIC_LEN))
+		return 0;
+	return go_buildinfo_parse(p, avail, c->bi, c->err, c->errlen) ? -1 : 1;
+}
+
 int go_buildinfo_read(const struct elfimg *img, struct go_buildinfo *bi, char *err,
 		      size_t errlen)
 {
 	const struct elfimg_sec *s = elfimg_section(img, ".go.buildinfo");
+	struct bi_scan c = { bi, err, errlen };
+	int r;
 
 	if (s && s->offset < img->size && s->type != SHT_NOBITS) {
 		size_t n = img->size - s->offset;
 
 		return go_buildinfo_parse(img->data + s->offset, n, bi, err, errlen);
 	}
-	/* No section headers: the blob is 16-byte aligned in the first writable segment. */
-	for (int i = 0; i < img->nsegs; i++) {
-		const struct elfimg_seg *g = &img->segs[i];
-
-		if (!(g->flags & PF_W))
-			continue;
-		for (uint64_t o = (16 - g->offset % 16) % 16; o + 32 <= g->filesz; o += 16) {
-			const uint8_t *q = img->data + g->offset + o;
-
-			if (g->offset + o + 32 > img->size)
-				break;
-			if (!memcmp(q, GO_BUILDINFO_MAGIC, GO_BUILDINFO_MAGIC_LEN))
-				return go_buildinfo_parse(q, img->size - g->offset - o, bi, err,
-							  errlen);
-		}
-		break;
-	}
+	/* No section headers: the blob is 16-byte aligned in a writable segment. */
+	r = elfimg_scan(img, PF_W, 0, 16, 32, bi_at, &c);
+	if (r)
+		return r > 0 ? 0 : -1;
 	snprintf(err, errlen, "no Go build information (not a Go binary?)");
 	return -1;
 }

@@ -139,6 +139,29 @@ const uint8_t *elfimg_at(const struct elfimg *img, uint64_t vaddr, uint64_t len)
 	return NULL;
 }
 
+int elfimg_scan(const struct elfimg *img, uint32_t want, uint32_t avoid, unsigned align,
+		size_t need, elfimg_scan_fn fn, void *ctx)
+{
+	for (int i = 0; i < img->nsegs; i++) {
+		const struct elfimg_seg *g = &img->segs[i];
+
+		if ((g->flags & want) != want || (g->flags & avoid))
+			continue;
+		for (uint64_t o = (align - g->vaddr % align) % align; o + need <= g->filesz;
+		     o += align) {
+			int r;
+
+			if (g->offset + o + need > img->size)
+				break;
+			r = fn(img->data + g->offset + o, img->size - g->offset - o, g->vaddr + o,
+			       ctx);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
 uint64_t elfimg_first_load_vaddr(const struct elfimg *img)
 {
 	return img->nsegs ? img->segs[0].vaddr : 0;

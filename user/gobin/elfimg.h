@@ -44,6 +44,16 @@ const struct elfimg_sec *elfimg_section(const struct elfimg *img, const char *na
 const uint8_t *elfimg_at(const struct elfimg *img, uint64_t vaddr, uint64_t len);
 /* File offset of a virtual address inside a PT_LOAD segment, or -1. */
 int64_t elfimg_vaddr_to_offset(const struct elfimg *img, uint64_t vaddr);
+/*
+ * Call fn at every align-aligned address of the file-backed PT_LOAD segments whose flags
+ * include all of want and none of avoid, while at least need bytes remain; fn gets the bytes
+ * there, how many remain in the file, and the address. Stops when fn returns nonzero and
+ * returns that value; 0 if none did.
+ */
+typedef int (*elfimg_scan_fn)(const uint8_t *p, size_t avail, uint64_t vaddr, void *ctx);
+int elfimg_scan(const struct elfimg *img, uint32_t want, uint32_t avoid, unsigned align,
+		size_t need, elfimg_scan_fn fn, void *ctx);
+
 /* Link-time address of the first PT_LOAD (for the PIE load bias). */
 uint64_t elfimg_first_load_vaddr(const struct elfimg *img);
 

@@ -14,6 +14,15 @@ uint64_t gobin_u64(const struct gobin *gb, uint64_t vaddr)
 	return v;
 }
 
+static int pcln_at(const uint8_t *p, size_t avail, uint64_t vaddr, void *ctx)
+{
+	struct gobin *gb = ctx;
+	char err[128];
+
+	return pclntab_magic_at(p) &&
+	       !pclntab_parse_header(&gb->pcln, p, avail, vaddr, err, sizeof(err));
+}
+
 static int find_pclntab(struct gobin *gb, char *err, size_t errlen)
 {
 	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
@@ -32,25 +41,9 @@ static int find_pclntab(struct gobin *gb, char *err, size_t errlen)
 	 * cgo + PIE (external link, Go <= 1.25) merges the table into .data.rel.ro, and
 	 * section headers may be gone: scan non-executable segments at 8-byte alignment.
 	 */
-	for (int i = 0; i < img->nsegs; i++) {
-		const struct elfimg_seg *g = &img->segs[i];
-
-		if (g->flags & PF_X)
-			continue;
-		for (uint64_t o = (8 - g->vaddr % 8) % 8; o + PCLN_HEADER_SIZE <= g->filesz; o += 8) {
-			const uint8_t *p;
-
-			if (g->offset + o + PCLN_HEADER_SIZE > img->size)
-				break;
-			p = img->data + g->offset + o;
-			if (!pclntab_magic_at(p))
-				continue;
-			if (!pclntab_parse_header(&gb->pcln, p, img->size - g->offset - o,
-						  g->vaddr + o, err, errlen)) {
-				gb->pcln_where = "scan";
-				return 0;
-			}
-		}
+	if (elfimg_scan(img, 0, PF_X, 8, PCLN_HEADER_SIZE, pcln_at, gb) > 0) {
+		gb->pcln_where = "scan";
+		return 0;
 	}
 	snprintf(err, errlen, "no Go function table (pclntab) found");
 	return -1;
@@ -60,31 +53,32 @@ static int find_pclntab(struct gobin *gb, char *err, size_t errlen)
  * moduledata begins with the pcHeader address followed by the funcnametab slice, whose
  * pointer is pcHeader + funcnameOffset. PIE binaries keep the link-time value on disk too.
  */
+struct md_scan {
+	uint64_t pcheader, funcnametab, found;
+};
+
+static int md_at(const uint8_t *p, size_t avail, uint64_t vaddr, void *ctx)
+{
+	struct md_scan *c = ctx;
+	uint64_t x, y;
+
+	(void)avail;
+	memcpy(&x, p, 8);
+	if (x != c->pcheader)
+		return 0;
+	memcpy(&y, p + 8, 8);
+	if (y != c->funcnametab)
+		return 0;
+	c->found = vaddr;
+	return 1;
+}
+
 static uint64_t find_moduledata(const struct gobin *gb)
 {
-	const struct elfimg *img = &gb->img;
-	uint64_t a = gb->pcln.vaddr, b = gb->pcln.vaddr + gb->pcln.funcname_off;
+	struct md_scan c = { gb->pcln.vaddr, gb->pcln.vaddr + gb->pcln.funcname_off, 0 };
 
-	for (int i = 0; i < img->nsegs; i++) {
-		const struct elfimg_seg *g = &img->segs[i];
-
-		if (!(g->flags & PF_W))
-			continue;
-		for (uint64_t o = (8 - g->vaddr % 8) % 8; o + 16 <= g->filesz; o += 8) {
-			const uint8_t *p = img->data + g->offset + o;
-			uint64_t x, y;
-
-			if (g->offset + o + 16 > img->size)
-				break;
-			memcpy(&x, p, 8);
-			if (x != a)
-				continue;
-			memcpy(&y, p + 8, 8);
-			if (y == b)
-				return g->vaddr + o;
-		}
-	}
-	return 0;
+	elfimg_scan(&gb->img, PF_W, 0, 8, 16, md_at, &c);
+	return c.found;
 }
 
 int gobin_open(struct gobin *gb, const char *path, char *err, size_t errlen)
