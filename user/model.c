@@ -303,6 +303,34 @@ static void on_create(struct mw_model *m, const struct mw_call_rec *r)
 	}
 }
 
+static struct mw_syncmap *syncmap_get(struct mw_model *m, const struct mw_call_rec *r)
+{
+	struct mw_syncmap *sm = g_hash_table_lookup(m->syncmaps, GSIZE_TO_POINTER(r->obj));
+
+	if (!sm) {
+		sm = g_new0(struct mw_syncmap, 1);
+		sm->addr = r->obj;
+		sm->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
+		sm->first_ns = r->t_entry;
+		g_hash_table_insert(m->syncmaps, GSIZE_TO_POINTER(r->obj), sm);
+	}
+	return sm;
+}
+
+/* A write through a sync.Map method: counted by method, with the user's site. */
+static void on_syncmap_op(struct mw_model *m, const struct mw_call_rec *r)
+{
+	struct mw_syncmap *sm;
+	struct frame_sym sym;
+
+	if (!r->obj)
+		return;
+	sm = syncmap_get(m, r);
+	sm->ops[r->fn]++;
+	sm->last_ns = r->t_ret;
+	add_site(sm->sites, record_site(m, r, &sym), MW_OP_SYNCMAP_OP, &sym);
+}
+
 /* dirtyLocked returns at once while a dirty map exists; finding none, it rebuilds one. */
 static void on_syncmap(struct mw_model *m, const struct mw_call_rec *r)
 {
@@ -316,14 +344,7 @@ static void on_syncmap(struct mw_model *m, const struct mw_call_rec *r)
 	memcpy(&dirty, r->hdr_before + off, 8);
 	if (dirty)
 		return;
-	sm = g_hash_table_lookup(m->syncmaps, GSIZE_TO_POINTER(r->obj));
-	if (!sm) {
-		sm = g_new0(struct mw_syncmap, 1);
-		sm->addr = r->obj;
-		sm->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
-		sm->first_ns = r->t_entry;
-		g_hash_table_insert(m->syncmaps, GSIZE_TO_POINTER(r->obj), sm);
-	}
+	sm = syncmap_get(m, r);
 	sm->rebuilds++;
 	sm->copied += GPOINTER_TO_SIZE(g_hash_table_lookup(m->copy_hint, GSIZE_TO_POINTER(r->goid)));
 	g_hash_table_remove(m->copy_hint, GSIZE_TO_POINTER(r->goid));
@@ -391,6 +412,7 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 	case MW_OP_GROW: on_grow(m, r); break;
 	case MW_OP_LOCK: on_lock(m, r); break;
 	case MW_OP_SYNCMAP: on_syncmap(m, r); break;
+	case MW_OP_SYNCMAP_OP: on_syncmap_op(m, r); break;
 	case MW_OP_FATAL: break;
 	default: on_write(m, r, op); break;
 	}

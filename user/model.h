@@ -82,6 +82,7 @@ struct mw_mutex {
 struct mw_syncmap {
 	uint64_t addr;
 	uint64_t rebuilds, copied;
+	uint64_t ops[PROBE__COUNT];	/* writes by method (probe id) */
 	uint64_t first_ns, last_ns;
 	GArray *sites;			/* struct mw_site: the Store/LoadOrStore calls */
 };

@@ -12,6 +12,7 @@
 #define GROW MW_OP_GROW
 #define LOCK MW_OP_LOCK
 #define SYNCMAP MW_OP_SYNCMAP
+#define SYNCMAP_OP MW_OP_SYNCMAP_OP
 #define FATAL MW_OP_FATAL
 const struct probe_def probe_defs[PROBE__COUNT] = {
 #define PROBE(id, sym, op, impls, reg, delta) [PROBE_##id] = { sym, op, impls, reg, delta },
@@ -65,6 +66,13 @@ unsigned long long probe_cookie(int id)
 	return c;
 }
 
+const char *probe_method(int id)
+{
+	const char *dot = strrchr(probe_defs[id].symbol, '.');
+
+	return dot ? dot + 1 : probe_defs[id].symbol;
+}
+
 const char *impl_name(int impl)
 {
 	return impl == IMPL_SWISS ? "swiss" : "hmap";
@@ -80,6 +88,7 @@ const char *op_name(enum mw_op op)
 	case MW_OP_GROW: return "grow";
 	case MW_OP_LOCK: return "lock";
 	case MW_OP_SYNCMAP: return "syncmap-rebuild";
+	case MW_OP_SYNCMAP_OP: return "syncmap-write";
 	case MW_OP_FATAL: return "fatal";
 	}
 	return "?";

@@ -8,7 +8,7 @@
 
 enum mw_op {
 	MW_OP_ASSIGN = 1, MW_OP_DELETE, MW_OP_CLEAR,	/* map writes */
-	MW_OP_CREATE, MW_OP_GROW, MW_OP_LOCK, MW_OP_SYNCMAP, MW_OP_FATAL,
+	MW_OP_CREATE, MW_OP_GROW, MW_OP_LOCK, MW_OP_SYNCMAP, MW_OP_SYNCMAP_OP, MW_OP_FATAL,
 };
 enum { IMPL_HMAP = 1, IMPL_SWISS = 2 };
 
@@ -31,6 +31,9 @@ static inline int op_is_write(enum mw_op op)
 {
 	return op == MW_OP_ASSIGN || op == MW_OP_DELETE || op == MW_OP_CLEAR;
 }
+
+/* "Swap" for "internal/sync.(*HashTrieMap[...]).Swap": the method a probe stands for. */
+const char *probe_method(int id);
 
 /* The attach cookie for a probe point (see bpf/mapwatch.h). */
 unsigned long long probe_cookie(int id);

@@ -86,6 +86,37 @@ static json_object *map_json(struct mw_map *mp)
 	return o;
 }
 
+/* sync.Maps written during the capture: writes by method, dirty-map rebuilds, sites. */
+static json_object *syncmaps_json(const struct mw_model *m)
+{
+	json_object *a = json_object_new_array();
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, m->syncmaps);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct mw_syncmap *sm = v;
+		json_object *o = json_object_new_object(), *ops = json_object_new_object();
+		json_object *sites = json_object_new_array();
+
+		for (int id = 0; id < PROBE__COUNT; id++)
+			if (sm->ops[id])
+				json_object_object_add(ops, probe_method(id),
+						       json_object_new_uint64(sm->ops[id]));
+		json_object_object_add(o, "id", jhex(sm->addr));
+		json_object_object_add(o, "writes", ops);
+		json_object_object_add(o, "dirty_rebuilds", json_object_new_uint64(sm->rebuilds));
+		json_object_object_add(o, "entries_copied", json_object_new_uint64(sm->copied));
+		g_array_sort(sm->sites, by_count);
+		for (guint i = 0; i < sm->sites->len; i++)
+			json_object_array_add(sites, site_json(&g_array_index(sm->sites,
+									 struct mw_site, i)));
+		json_object_object_add(o, "sites", sites);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 json_object *report_build(const struct mw_model *m, const struct capture_meta *meta,
 			  json_object *findings)
 {
@@ -115,6 +146,7 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i)));
 	g_ptr_array_unref(sorted);
 	json_object_object_add(doc, "maps", maps);
+	json_object_object_add(doc, "sync_maps", syncmaps_json(m));
 	json_object_object_add(doc, "findings", findings ? findings : json_object_new_array());
 	if (m->fatal) {
 		json_object *d = json_object_new_object();

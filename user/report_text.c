@@ -81,6 +81,7 @@ void report_print_text(json_object *doc, FILE *out)
 	json_object *cpu = get(ov, "estimated_target_cpu_s"), *per = get(ov, "per_hit_us");
 	json_object *stripped = get(t, "stripped"), *pie = get(t, "pie");
 	size_t nmaps = maps ? json_object_array_length(maps) : 0;
+	json_object *sms = get(doc, "sync_maps");
 
 	fprintf(out, "mapwatch capture of PID %" PRIu64 " (%s)\n", u64(t, "pid"),
 		str(t, "exe", "?"));
@@ -116,6 +117,24 @@ void report_print_text(json_object *doc, FILE *out)
 		fprintf(out, "  no map writes seen\n");
 	for (size_t i = 0; i < nmaps; i++)
 		print_map(json_object_array_get_idx(maps, i), out);
+
+	for (size_t i = 0; sms && i < json_object_array_length(sms); i++) {
+		json_object *sm = json_object_array_get_idx(sms, i), *sites = get(sm, "sites");
+
+		if (!i)
+			fprintf(out, "\nSYNC.MAPS WRITTEN (%zu)\n", json_object_array_length(sms));
+		fprintf(out, "  sync.Map %s  writes %s  dirty-map rebuilds %" PRIu64
+			     " (%" PRIu64 " entries copied)\n",
+			str(sm, "id", "?"), json_object_to_json_string(get(sm, "writes")),
+			u64(sm, "dirty_rebuilds"), u64(sm, "entries_copied"));
+		for (size_t k = 0; sites && k < json_object_array_length(sites); k++) {
+			json_object *s = json_object_array_get_idx(sites, k);
+
+			fprintf(out, "    %10" PRIu64 "  %-15s  %s (%s:%" PRIu64 ")\n",
+				u64(s, "count"), str(s, "op", "?"), str(s, "function", "?"),
+				str(s, "file", "?"), u64(s, "line"));
+		}
+	}
 
 	fprintf(out, "\nCOST\n  %" PRIu64 " probe hits on %" PRIu64 " uprobes (%s)",
 		u64(ov, "probe_hits"), u64(ov, "uprobes"), str(ov, "probed", "?"));
