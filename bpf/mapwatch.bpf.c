@@ -252,6 +252,15 @@ int BPF_KPROBE(mw_entry)
 	r->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
 	if (n > 0)
 		r->flags |= MW_F_STACK;
+	if (r->obj) {
+		/* A map on a goroutine stack moves when the stack is copied: not an identity. */
+		__u64 lo = 0, hi = 0;
+
+		bpf_probe_read_user(&lo, sizeof(lo), (void *)(ctx->r14 + cfg->stack_lo_off));
+		bpf_probe_read_user(&hi, sizeof(hi), (void *)(ctx->r14 + cfg->stack_hi_off));
+		if (r->obj >= lo && r->obj < hi)
+			r->flags |= MW_F_ON_STACK;
+	}
 	r->t_entry = bpf_ktime_get_ns();
 
 	if ((ck & MW_CK_WRITE) && r->obj)

@@ -48,11 +48,14 @@ struct mw_target_cfg {
 	__u32 goid_off;		/* offset of goid in runtime.g (g is in R14) */
 	__u32 writing_off;	/* header byte holding the "being written" flag */
 	__u8 writing_mask;	/* bits of that byte that mean "being written" */
-	__u8 _pad[7];
+	__u8 _pad[3];
+	__u32 stack_lo_off;	/* runtime.g.stack.lo, .hi: the goroutine's stack bounds */
+	__u32 stack_hi_off;
 };
 
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */
 #define MW_F_WRITING_AT_ENTRY 0x2	/* write flag already set at entry */
+#define MW_F_ON_STACK 0x4		/* the object lies on the goroutine's stack */
 
 struct mw_call_rec {
 	__u32 type;		/* MW_REC_CALL */

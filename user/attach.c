@@ -98,6 +98,8 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 		.goid_off = (__u32)t->layout->goid,
 		.writing_off = (__u32)t->layout->writing,
 		.writing_mask = (__u8)t->layout->writing_mask,
+		.stack_lo_off = (__u32)t->layout->stack_lo,
+		.stack_hi_off = (__u32)t->layout->stack_hi,
 	};
 	__u32 key = (__u32)t->pid;
 

@@ -89,6 +89,8 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 	l->impl = swiss ? IMPL_SWISS : IMPL_HMAP;
 	struct want w[] = {
 		{ { "runtime.g" }, "goid", &l->goid, -1 },
+		{ { "runtime.g" }, "stack", &l->stack_lo, -1 },		/* stack.lo at +0 */
+		{ { "runtime.stack" }, "hi", &l->stack_hi, -1 },
 		{ { "runtime.moduledata" }, "types", &l->md_types, -1 },
 		{ { "runtime.moduledata" }, "gofunc", &l->md_gofunc, -1 },
 		{ { hdr }, swiss ? "used" : "count", &l->count, -1 },
@@ -150,6 +152,8 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 	dwarf_end(dw);
 	close(fd);
 
+	if (l->stack_lo >= 0 && l->stack_hi >= 0)
+		l->stack_hi += l->stack_lo;	/* g.stack.hi = g.stack + stack.hi */
 	for (int i = 0; i < nw; i++) {
 		/* Both bucket-size rows fill one value; either is enough. */
 		if ((w[i].out == &l->bucketsize_u16 && l->bucketsize_u16 >= 0) ||

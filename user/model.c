@@ -35,6 +35,17 @@ void map_hdr_decode(const uint8_t *raw, const struct go_layout *l, struct map_hd
 	h->globaldepth = (int)rdn(raw, l->globaldepth, 1);
 }
 
+bool map_hdr_plausible(const struct map_hdr *h, const struct go_layout *l)
+{
+	if (l->impl == IMPL_HMAP)
+		return h->B >= 0 && h->B <= 56 && h->count <= (16ULL << h->B) &&
+		       (h->count == 0 || h->buckets != 0);
+	if (h->dirlen == 0)
+		return h->count <= 8;
+	return h->dirlen > 0 && h->dirlen <= (1 << 20) && !(h->dirlen & (h->dirlen - 1)) &&
+	       (1LL << h->globaldepth) == h->dirlen && h->dirptr != 0;
+}
+
 static void map_free(gpointer p)
 {
 	struct mw_map *mp = p;
@@ -252,6 +263,9 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	}
 	if (r->flags & MW_F_WRITING_AT_ENTRY)
 		mp->writing_at_entry++;
+	if (r->flags & MW_F_ON_STACK)
+		mp->on_stack = true;
+	mp->gone = false;	/* written: a map, whatever a re-read said before */
 	if (after.count > before.count)
 		mp->inserts++;
 	else if (after.count < before.count)
@@ -584,11 +598,18 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		struct mw_map *mp = v;
 		uint8_t raw[MW_HDR_BYTES];
 
-		if (!all && !mp->dirty && !mp->hdr.oldbuckets)
+		if ((!all && !mp->dirty && !mp->hdr.oldbuckets) || mp->on_stack || mp->gone)
 			continue;
 		mp->dirty = false;
 		if (rd && rd(ctx, mp->addr, raw, sizeof(raw)) == 0) {
-			map_hdr_decode(raw, m->layout, &mp->hdr);
+			struct map_hdr h;
+
+			map_hdr_decode(raw, m->layout, &h);
+			if (!map_hdr_plausible(&h, m->layout)) {
+				mp->gone = true;	/* keep what was last known */
+				continue;
+			}
+			mp->hdr = h;
 			if (mp->hdr.count > mp->peak_len)
 				mp->peak_len = mp->hdr.count;
 			if (mp->peak_len - mp->hdr.count > mp->max_drop)

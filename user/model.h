@@ -28,6 +28,8 @@ struct map_hdr {
 
 /* Pure: decode a raw header with a layout. */
 void map_hdr_decode(const uint8_t *raw, const struct go_layout *l, struct map_hdr *h);
+/* Pure: could this header belong to a live map? (A freed or reused one often cannot.) */
+bool map_hdr_plausible(const struct map_hdr *h, const struct go_layout *l);
 
 struct mw_site {
 	uint64_t pc;			/* link-time PC of the call in the user's frame */
@@ -49,6 +51,8 @@ struct mw_map {
 	char type[256];			/* "" unknown */
 	bool created_seen;		/* its creation was probed */
 	bool syncmap_dirty;		/* a sync.Map's dirty map (made by dirtyLocked) */
+	bool on_stack;			/* header on a goroutine stack: it moves with the stack */
+	bool gone;			/* its header no longer reads as a map (freed, reused) */
 	struct frame_sym created_at;
 	uint64_t hint;
 	struct map_hdr hdr;		/* latest known */
@@ -68,6 +72,12 @@ struct mw_map {
 	GHashTable *writers;		/* set of goids */
 	GArray *sites;			/* struct mw_site */
 };
+
+/* Maps whose identity lasts: not on a goroutine stack, not gone, not sync.Map internals. */
+static inline bool map_is_durable(const struct mw_map *mp)
+{
+	return !mp->on_stack && !mp->gone && !mp->syncmap_dirty;
+}
 
 struct mw_mutex {
 	uint64_t addr;

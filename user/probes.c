@@ -23,10 +23,10 @@ const struct probe_def probe_defs[PROBE__COUNT] = {
 #define HMAP IMPL_HMAP
 #define SWISS IMPL_SWISS
 static const struct go_layout layouts[] = {
-#define LAYOUT(mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, \
-	       tcap, mdt, mdg, smd)                                                        \
-	{ mi, ex, im, goid, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz, gsz, tcap,  \
-	  mdt, mdg, smd },
+#define LAYOUT(mi, ex, im, goid, slo, shi, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd,  \
+	       bsz, gsz, tcap, mdt, mdg, smd)                                              \
+	{ mi, ex, im, goid, slo, shi, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz,    \
+	  gsz, tcap, mdt, mdg, smd },
 #include "../probes/layouts.def"
 #undef LAYOUT
 	{ .minor = -1 },	/* end */

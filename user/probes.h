@@ -44,7 +44,7 @@ struct go_layout {
 	int minor;
 	const char *experiment;
 	int impl;			/* IMPL_HMAP or IMPL_SWISS */
-	int goid;
+	int goid, stack_lo, stack_hi;
 	int count, writing, writing_mask, seed;
 	int B, noverflow, buckets, oldbuckets, nevacuate;
 	int dirptr, dirlen, globaldepth;

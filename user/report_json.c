@@ -78,6 +78,8 @@ static json_object *map_json(struct mw_map *mp)
 	json_object_object_add(o, "writes_finding_flag_set",
 			       json_object_new_uint64(mp->writing_at_entry));
 	json_object_object_add(o, "concurrent_writes", json_object_new_uint64(mp->overlaps));
+	json_object_object_add(o, "on_stack", json_object_new_boolean(mp->on_stack));
+	json_object_object_add(o, "gone", json_object_new_boolean(mp->gone));
 	g_array_sort(mp->sites, by_count);
 	for (guint i = 0; i < mp->sites->len; i++)
 		json_object_array_add(sites,

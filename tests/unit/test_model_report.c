@@ -165,6 +165,27 @@ static void swiss_header_decodes(void)
 	EXPECT(h.count == 1234 && h.dirlen == 8 && h.writing && h.B == -1);
 }
 
+static void plausible_headers(void)
+{
+	struct map_hdr h = { .count = 100, .B = 4, .buckets = 0xc000, .dirlen = -1 };
+	struct go_buildinfo bi = { .v = { 1, 26, 1, false } };
+	const struct go_layout *sw;
+	char err[128];
+
+	EXPECT(map_hdr_plausible(&h, layout));
+	h.B = 90;				/* not a bucket count */
+	EXPECT(!map_hdr_plausible(&h, layout));
+	h = (struct map_hdr){ .count = 5000, .B = 2, .buckets = 0xc000, .dirlen = -1 };
+	EXPECT(!map_hdr_plausible(&h, layout));	/* far more than 4 buckets hold */
+	sw = go_layout_for(&bi, err, sizeof(err));
+	h = (struct map_hdr){ .count = 5000, .dirlen = 8, .globaldepth = 3, .dirptr = 0xc000 };
+	EXPECT(sw && map_hdr_plausible(&h, sw));
+	h.dirlen = 6;				/* directories are powers of two */
+	EXPECT(sw && !map_hdr_plausible(&h, sw));
+	h = (struct map_hdr){ .count = 9, .dirlen = 0 };	/* a small map holds 8 */
+	EXPECT(sw && !map_hdr_plausible(&h, sw));
+}
+
 static void layouts_by_version(void)
 {
 	struct go_buildinfo bi = { .v = { 1, 24, 4, false } };
@@ -187,7 +208,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(model_counts_sites_and_writers), CASE(report_names_functions_and_lines),
-		CASE(swiss_header_decodes), CASE(layouts_by_version),
+		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};
 	char path[512], err[256];
 

@@ -20,8 +20,8 @@ void detect_no_shrink(const struct detect_ctx *c, json_object *out)
 		char label[512], sum[2048];
 		json_object *f, *e;
 
-		if (mp->syncmap_dirty)
-			continue;	/* sync.Map internals: see syncmap_churn */
+		if (!map_is_durable(mp))
+			continue;	/* moved, freed, or sync.Map internals */
 		if (!cap || !mp->bytes || (double)cap < o->shrink_ratio * (double)(len ? len : 1) ||
 		    (double)mp->bytes < o->shrink_min_mib * 1048576.0)
 			continue;

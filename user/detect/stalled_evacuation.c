@@ -26,8 +26,8 @@ void detect_stalled_evacuation(const struct detect_ctx *c, json_object *out)
 		char label[512], sum[2048];
 		json_object *f, *e;
 
-		if (mp->syncmap_dirty)
-			continue;	/* sync.Map internals: see syncmap_churn */
+		if (!map_is_durable(mp))
+			continue;	/* moved, freed, or sync.Map internals */
 		if (!mp->hdr.oldbuckets || !mp->evac_since_ns || c->end_ns < mp->evac_since_ns)
 			continue;
 		held = (double)(c->end_ns - mp->evac_since_ns) / 1e9;

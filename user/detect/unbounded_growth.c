@@ -21,8 +21,8 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 		char label[512], site[512], sum[2048];
 		json_object *f, *e;
 
-		if (mp->syncmap_dirty)
-			continue;	/* sync.Map internals: see syncmap_churn */
+		if (!map_is_durable(mp))
+			continue;	/* moved, freed, or sync.Map internals */
 		if (to <= from)
 			continue;
 		rise = to - from;
