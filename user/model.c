@@ -84,7 +84,8 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 	m->maps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, map_free);
 	m->mutexes = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, mutex_free);
 	m->pending = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-	m->folded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	m->folded = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->copy_hint = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
@@ -201,27 +202,50 @@ static struct mw_site *add_site(GArray *sites, uint64_t pc, enum mw_op op,
 	return &g_array_index(sites, struct mw_site, sites->len - 1);
 }
 
-/* One folded stack ("outermost;...;innermost;probed function") for flame graphs. */
+/* Count one raw stack for the flame graph: {probe id, frames}; symbolised at output. */
 static void add_folded(struct mw_model *m, const struct mw_call_rec *r)
 {
-	uint64_t f[MW_STACK_DEPTH + 1];
-	int n = call_frames(m, r->caller, r->stack, (r->flags & MW_F_STACK) ? r->nstack : 0, f);
-	GString *s = g_string_new(NULL);
+	uint64_t key[MW_STACK_DEPTH + 2];
+	int n = call_frames(m, r->caller, r->stack, (r->flags & MW_F_STACK) ? r->nstack : 0,
+			    key + 1);
+	GBytes *b;
 	gpointer old;
 
-	for (int i = n - 1; i >= 0; i--) {
-		struct frame_sym lf[MAX_INLINE];
-		int k = sym_pc_frames(m->gb, m->layout, f[i], lf, MAX_INLINE);
+	key[0] = r->fn;
+	b = g_bytes_new(key, (gsize)(n + 1) * sizeof(uint64_t));
+	old = g_hash_table_lookup(m->folded, b);
+	g_hash_table_replace(m->folded, b, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+}
 
-		for (int j = k - 1; j >= 0; j--) {	/* outermost first */
-			g_string_append(s, lf[j].function);
-			g_string_append_c(s, ';');
+GHashTable *model_folded_stacks(const struct mw_model *m)
+{
+	GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, m->folded);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		gsize len;
+		const uint64_t *key = g_bytes_get_data(k, &len);
+		int n = (int)(len / sizeof(uint64_t)) - 1;
+		GString *s = g_string_new(NULL);
+		gpointer old;
+
+		for (int i = n; i >= 1; i--) {	/* outermost first */
+			struct frame_sym lf[MAX_INLINE];
+			int f = sym_pc_frames(m->gb, m->layout, key[i], lf, MAX_INLINE);
+
+			for (int j = f - 1; j >= 0; j--) {
+				g_string_append(s, lf[j].function);
+				g_string_append_c(s, ';');
+			}
 		}
+		g_string_append(s, key[0] < PROBE__COUNT ? probe_defs[key[0]].symbol : "?");
+		old = g_hash_table_lookup(out, s->str);
+		g_hash_table_replace(out, g_string_free(s, FALSE),
+				     GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
 	}
-	g_string_append(s, probe_defs[r->fn].symbol);
-	old = g_hash_table_lookup(m->folded, s->str);
-	g_hash_table_replace(m->folded, g_string_free(s, FALSE),
-			     GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+	return out;
 }
 
 static void attribute_lock(struct mw_model *m, const struct mw_call_rec *r, struct mw_map *mp)

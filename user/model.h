@@ -106,7 +106,7 @@ struct mw_model {
 	GHashTable *pending;		/* goid -> struct pending_lock *: acquired, no write yet */
 	GHashTable *syncmaps;		/* addr -> struct mw_syncmap * */
 	GHashTable *copy_hint;		/* goid -> size of the dirty map dirtyLocked just made */
-	GHashTable *folded;		/* "root;...;leaf" -> count (gsize) */
+	GHashTable *folded;		/* GBytes {probe id, link-time PCs innermost first} -> count */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* write records accepted */
 	uint64_t calls;			/* all call records accepted */
@@ -123,6 +123,11 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 void model_free(struct mw_model *m);
 /* Decode one ring-buffer record (any type; size checked). 0, or -1 if it is not valid. */
 int model_ingest(struct mw_model *m, const void *data, size_t size);
+/*
+ * Folded stacks ("outermost;...;innermost;probed function" -> count), symbolised now:
+ * the ingest path only counts raw stacks. Caller unrefs the table.
+ */
+GHashTable *model_folded_stacks(const struct mw_model *m);
 /* Maps sorted by writes, most first (array of struct mw_map *; g_ptr_array_unref it). */
 GPtrArray *model_maps_sorted(const struct mw_model *m);
 

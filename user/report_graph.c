@@ -11,24 +11,26 @@ static gint by_key(gconstpointer a, gconstpointer b)
 
 int report_write_folded(const struct mw_model *m, const char *path, char *err, size_t errlen)
 {
+	GHashTable *stacks = model_folded_stacks(m);
 	GString *out = g_string_new(NULL);
 	GPtrArray *keys = g_ptr_array_new();
 	GHashTableIter it;
 	gpointer k, v;
 	int rc;
 
-	g_hash_table_iter_init(&it, m->folded);
+	g_hash_table_iter_init(&it, stacks);
 	while (g_hash_table_iter_next(&it, &k, NULL))
 		g_ptr_array_add(keys, k);
 	g_ptr_array_sort(keys, by_key);
 	for (guint i = 0; i < keys->len; i++) {
 		k = g_ptr_array_index(keys, i);
-		v = g_hash_table_lookup(m->folded, k);
+		v = g_hash_table_lookup(stacks, k);
 		g_string_append_printf(out, "%s %zu\n", (const char *)k, GPOINTER_TO_SIZE(v));
 	}
 	rc = write_atomic(path, out->str, out->len, err, errlen);
 	g_ptr_array_unref(keys);
 	g_string_free(out, TRUE);
+	g_hash_table_unref(stacks);
 	return rc;
 }
 
