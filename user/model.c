@@ -622,7 +622,11 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		struct mw_map *mp = v;
 		uint8_t raw[MW_HDR_BYTES];
 
-		if ((!all && !mp->dirty && !mp->hdr.oldbuckets) || mp->on_stack || mp->gone)
+		/*
+		 * A map on a goroutine stack is re-read too: if its frame is gone or the stack
+		 * moved, the header there no longer reads as a map and it is marked gone.
+		 */
+		if ((!all && !mp->dirty && !mp->hdr.oldbuckets) || mp->gone)
 			continue;
 		mp->dirty = false;
 		if (rd && rd(ctx, mp->addr, raw, sizeof(raw)) == 0) {

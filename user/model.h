@@ -51,7 +51,7 @@ struct mw_map {
 	char type[256];			/* "" unknown */
 	bool created_seen;		/* its creation was probed */
 	bool syncmap_dirty;		/* a sync.Map's dirty map (made by dirtyLocked) */
-	bool on_stack;			/* header on a goroutine stack: it moves with the stack */
+	bool on_stack;			/* header on a goroutine stack: moves if the stack is copied */
 	bool gone;			/* its header no longer reads as a map (freed, reused) */
 	struct frame_sym created_at;
 	uint64_t hint;
@@ -73,10 +73,10 @@ struct mw_map {
 	GArray *sites;			/* struct mw_site */
 };
 
-/* Maps whose identity lasts: not on a goroutine stack, not gone, not sync.Map internals. */
+/* Maps a growth, shrink or stall finding can be about: not gone, not sync.Map internals. */
 static inline bool map_is_durable(const struct mw_map *mp)
 {
-	return !mp->on_stack && !mp->gone && !mp->syncmap_dirty;
+	return !mp->gone && !mp->syncmap_dirty;
 }
 
 struct mw_mutex {

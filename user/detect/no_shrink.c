@@ -21,7 +21,7 @@ void detect_no_shrink(const struct detect_ctx *c, json_object *out)
 		json_object *f, *e;
 
 		if (!map_is_durable(mp))
-			continue;	/* moved, freed, or sync.Map internals */
+			continue;	/* freed, or sync.Map internals */
 		if (!cap || !mp->bytes || (double)cap < o->shrink_ratio * (double)(len ? len : 1) ||
 		    (double)mp->bytes < o->shrink_min_mib * 1048576.0)
 			continue;

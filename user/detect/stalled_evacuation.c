@@ -27,7 +27,7 @@ void detect_stalled_evacuation(const struct detect_ctx *c, json_object *out)
 		json_object *f, *e;
 
 		if (!map_is_durable(mp))
-			continue;	/* moved, freed, or sync.Map internals */
+			continue;	/* freed, or sync.Map internals */
 		if (!mp->hdr.oldbuckets || !mp->evac_since_ns || c->end_ns < mp->evac_since_ns)
 			continue;
 		held = (double)(c->end_ns - mp->evac_since_ns) / 1e9;

@@ -22,7 +22,7 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 		json_object *f, *e;
 
 		if (!map_is_durable(mp))
-			continue;	/* moved, freed, or sync.Map internals */
+			continue;	/* freed, or sync.Map internals */
 		if (to <= from)
 			continue;
 		rise = to - from;
