@@ -21,11 +21,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-static int priv_status(int e)
-{
-	return e == EPERM || e == EACCES ? MW_EXIT_PRIV : MW_EXIT_FAIL;
-}
-
 int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx, char *err,
 		size_t errlen)
 {
@@ -45,7 +40,7 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 	if (e) {
 		e = -e;
 		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(e),
-			 priv_status(e) == MW_EXIT_PRIV ?
+			 e == EPERM || e == EACCES ?
 				 " (run as root, or with CAP_BPF and CAP_PERFMON)" :
 				 " (is this kernel built with BPF and BTF? run with -v for details)");
 		attach_close(a);

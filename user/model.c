@@ -186,8 +186,7 @@ static uint64_t record_site(const struct mw_model *m, const struct mw_call_rec *
 	return user_site(m, f, n, sym);
 }
 
-static struct mw_site *add_site(GArray *sites, uint64_t pc, enum mw_op op,
-				const struct frame_sym *sym)
+static void add_site(GArray *sites, uint64_t pc, enum mw_op op, const struct frame_sym *sym)
 {
 	struct mw_site *s;
 
@@ -195,11 +194,10 @@ static struct mw_site *add_site(GArray *sites, uint64_t pc, enum mw_op op,
 		s = &g_array_index(sites, struct mw_site, i);
 		if (s->pc == pc && s->op == op) {
 			s->count++;
-			return s;
+			return;
 		}
 	}
 	g_array_append_val(sites, ((struct mw_site){ .pc = pc, .op = op, .count = 1, .sym = *sym }));
-	return &g_array_index(sites, struct mw_site, sites->len - 1);
 }
 
 /* Count one raw stack for the flame graph: {probe id, frames}; symbolised at output. */
@@ -408,8 +406,6 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	struct mw_mutex *mx = g_hash_table_lookup(m->mutexes, GSIZE_TO_POINTER(addr));
 	struct pending_lock *p;
 	struct frame_sym sym;
-	struct mw_site *s;
-
 	if (!r->obj)
 		return;
 	if (!mx) {
@@ -424,8 +420,7 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	mx->total_ns += wait;
 	g_array_append_val(mx->waits, wait);
 	g_hash_table_add(mx->waiters, GSIZE_TO_POINTER(r->goid));
-	s = add_site(mx->sites, record_site(m, r, &sym), MW_OP_LOCK, &sym);
-	s->wait_ns += wait;
+	add_site(mx->sites, record_site(m, r, &sym), MW_OP_LOCK, &sym);
 	p = g_new(struct pending_lock, 1);
 	*p = (struct pending_lock){ .mutex = addr, .wait_ns = wait, .t_acquired = r->t_ret };
 	g_hash_table_replace(m->pending, GSIZE_TO_POINTER(r->goid), p);
@@ -440,9 +435,6 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 	op = probe_defs[r->fn].op;
 	if (op_is_write(op) && !r->obj)
 		return -1;
-	if (r->entries > 1)
-		m->reentries += r->entries - 1;
-	m->calls++;
 	if (op_is_write(op) || op == MW_OP_LOCK)
 		add_folded(m, r);
 	switch (op) {

@@ -35,7 +35,6 @@ struct mw_site {
 	uint64_t pc;			/* link-time PC of the call in the user's frame */
 	enum mw_op op;
 	uint64_t count;
-	uint64_t wait_ns;		/* lock sites: time waited there */
 	struct frame_sym sym;
 };
 
@@ -109,9 +108,7 @@ struct mw_model {
 	GHashTable *folded;		/* GBytes {probe id, link-time PCs innermost first} -> count */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* write records accepted */
-	uint64_t calls;			/* all call records accepted */
 	uint64_t rejected;		/* malformed records */
-	uint64_t reentries;		/* entry probes that fired twice (morestack) */
 	bool fatal;
 	char fatal_msg[MW_MSG_BYTES + 1];
 	uint64_t fatal_goid;
