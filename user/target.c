@@ -19,7 +19,8 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 		break;
 	case GOBIN_ERR_OPEN:
 		snprintf(err, errlen, "%s", e);
-		return errno == ENOENT ? MW_EXIT_NOPROC : MW_EXIT_NOTGO;
+		/* vanished (the process exited meanwhile), or there but not an x86-64 ELF */
+		return access(path, F_OK) ? MW_EXIT_NOPROC : MW_EXIT_NOTGO;
 	case GOBIN_ERR_NOT_GO:
 		snprintf(err, errlen, "%s", e);
 		return MW_EXIT_NOTGO;
