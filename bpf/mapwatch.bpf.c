@@ -7,6 +7,18 @@
  * on the goroutine stack, which Go moves and walks, so they are never used. The attach cookie
  * says which function it is and what it does (bpf/mapwatch.h). Calls in flight are keyed by
  * (tgid, goid, function): a goroutine can park inside a call and resume on another thread.
+ *
+ * State that a call leaves in BPF must never outlive the call, or a later, innocent write
+ * pairs with it (a false "concurrent write"). A call can miss its RET three ways, each closed:
+ *   - it panics (a nil map, an unhashable key, recovered by the caller): runtime.gopanic is
+ *     probed and drops everything the panicking goroutine has in flight;
+ *   - its RET probe was not attached yet, or no longer: user space attaches every RET before
+ *     any entry and detaches entries first, and each (re)attach bumps a generation number
+ *     (mw_target_cfg.gen) so that entries of an older window are never trusted;
+ *   - its entry could not be recorded (table full, goroutine unreadable): the writer entry
+ *     is only trusted while the in-flight entry that made it is still there, unchanged.
+ * runtime.Goexit cannot run inside a map function, and a goroutine that dies in one takes the
+ * process with it (throw), so these are all the ways.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,9 +43,9 @@ struct writer_key {
 struct map_writer {
 	__u64 goid;
 	__u64 caller;
-	__u64 t;
+	__u64 t;		/* the writer's t_entry: names its in-flight entry */
 	__u32 fn;
-	__u32 _pad;
+	__u32 gen;
 };
 
 struct {
@@ -43,15 +55,19 @@ struct {
 	__type(value, struct mw_target_cfg);
 } targets SEC(".maps");
 
+/*
+ * Plain hash tables, not LRU: an LRU evicts an entry silently (and before the table is full),
+ * which loses a RET's pairing; here a full table fails the insert, and that is counted.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct inflight_key);
 	__type(value, struct mw_call_rec);
 } inflight SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct writer_key);
 	__type(value, struct map_writer);
@@ -88,11 +104,15 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* The goroutine id, or 0 if it cannot be read (goids start at 1). */
 static __always_inline __u64 read_goid(struct pt_regs *ctx, const struct mw_target_cfg *cfg)
 {
 	__u64 goid = 0;
 
-	bpf_probe_read_user(&goid, sizeof(goid), (void *)(ctx->r14 + cfg->goid_off));
+	if (bpf_probe_read_user(&goid, sizeof(goid), (void *)(ctx->r14 + cfg->goid_off)))
+		goid = 0;
+	if (!goid)
+		stat_inc(MW_STAT_GOID_FAIL);
 	return goid;
 }
 
@@ -143,33 +163,65 @@ static __always_inline void report_fatal(struct pt_regs *ctx, __u32 tgid, __u64 
 }
 
 /*
+ * Is this writer entry still a write in flight? Only while the in-flight entry that made it
+ * is there, of the current generation, with the same entry time: otherwise its call ended
+ * without a RET we saw (unwound, detached, evicted) and it proves nothing.
+ */
+static __always_inline bool writer_live(__u32 tgid, const struct map_writer *w, __u32 gen)
+{
+	struct inflight_key k = { .tgid = tgid, .fn = w->fn, .goid = w->goid };
+	struct mw_call_rec *in;
+
+	if (w->gen != gen)
+		return false;
+	in = bpf_map_lookup_elem(&inflight, &k);
+	return in && in->t_entry == w->t && in->gen == gen;
+}
+
+/*
  * Two goroutines inside a write to one map at once: proof that one of them did not hold the
  * lock. Sent immediately: the runtime's own check may kill the target before the RETs.
+ * Called after the caller's own in-flight entry is stored, so that a writer racing with it
+ * on another CPU finds that entry live.
  */
 static __always_inline void check_writer(struct mw_call_rec *r)
 {
 	struct writer_key wk = { .tgid = r->tgid, .map = r->obj };
-	struct map_writer *w = bpf_map_lookup_elem(&writers, &wk), nw;
+	struct map_writer *w, nw = { .goid = r->goid, .caller = r->caller, .t = r->t_entry,
+				     .fn = r->fn, .gen = r->gen };
+	struct map_writer first = {};
 	struct mw_overlap_rec *o;
-	bool flag = r->flags & MW_F_WRITING_AT_ENTRY;
+	bool flag = r->flags & MW_F_WRITING_AT_ENTRY, known = false;
 
-	if (w && w->goid == r->goid)
-		return;		/* morestack re-entry of the same write */
-	if (!w) {
-		nw = (struct map_writer){ .goid = r->goid, .caller = r->caller, .t = r->t_entry,
-				      .fn = r->fn };
-		/*
-		 * Atomic: of two writers entering at the same instant on two CPUs, one inserts
-		 * and the other finds it (a plain lookup-then-update lets both miss).
-		 */
-		if (bpf_map_update_elem(&writers, &wk, &nw, BPF_NOEXIST) == 0) {
+	/*
+	 * Atomic: of two writers entering at the same instant on two CPUs, one inserts and the
+	 * other finds it (a plain lookup-then-update lets both miss).
+	 */
+	if (bpf_map_update_elem(&writers, &wk, &nw, BPF_NOEXIST)) {
+		w = bpf_map_lookup_elem(&writers, &wk);
+		if (!w) {
+			/* Deleted meanwhile by its RET: no overlap with it. */
+			if (bpf_map_update_elem(&writers, &wk, &nw, BPF_NOEXIST) &&
+			    !bpf_map_lookup_elem(&writers, &wk))
+				stat_inc(MW_STAT_WRITERS_FULL);
+			if (!flag)
+				return;
+		} else if (w->goid == r->goid) {
+			/* This goroutine's own entry: morestack re-entry, or a stale one. */
+			if (w->t != r->t_entry)
+				bpf_map_update_elem(&writers, &wk, &nw, BPF_ANY);
+			return;
+		} else if (!writer_live(r->tgid, w, r->gen)) {
+			stat_inc(MW_STAT_STALE);
+			bpf_map_update_elem(&writers, &wk, &nw, BPF_ANY);
 			if (!flag)
 				return;
 		} else {
-			w = bpf_map_lookup_elem(&writers, &wk);
-			if (w && w->goid == r->goid)
-				return;
+			first = *w;
+			known = true;
 		}
+	} else if (!flag) {
+		return;
 	}
 	o = bpf_ringbuf_reserve(&events, sizeof(*o), 0);
 	if (!o) {
@@ -185,13 +237,45 @@ static __always_inline void check_writer(struct mw_call_rec *r)
 	o->goid_second = r->goid;
 	o->caller_second = r->caller;
 	o->flag_set = flag;
-	o->fn_first = w ? w->fn : 0;
-	o->goid_first = w ? w->goid : 0;
-	o->caller_first = w ? w->caller : 0;
-	o->t_first = w ? w->t : 0;
+	o->fn_first = known ? first.fn : 0;
+	o->goid_first = known ? first.goid : 0;
+	o->caller_first = known ? first.caller : 0;
+	o->t_first = known ? first.t : 0;
 	o->nstack = r->nstack;
 	__builtin_memcpy(o->stack, r->stack, sizeof(o->stack));
 	bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
+}
+
+/* Drop a writer entry if it is this goroutine's. */
+static __always_inline void release_writer(__u32 tgid, __u64 map, __u64 goid)
+{
+	struct writer_key wk = { .tgid = tgid, .map = map };
+	struct map_writer *w = bpf_map_lookup_elem(&writers, &wk);
+
+	if (w && w->goid == goid)
+		bpf_map_delete_elem(&writers, &wk);
+}
+
+/*
+ * runtime.gopanic: the goroutine unwinds, and any call of ours it is inside never reaches its
+ * RET. Drop them all (the function indexes are few; panics are rare).
+ */
+static __always_inline void unwind(__u32 tgid, __u64 goid)
+{
+	struct inflight_key k = { .tgid = tgid, .goid = goid };
+
+	for (__u32 fn = 0; fn < MW_MAX_FN; fn++) {
+		struct mw_call_rec *in;
+
+		k.fn = fn;
+		in = bpf_map_lookup_elem(&inflight, &k);
+		if (!in)
+			continue;
+		if (in->obj)
+			release_writer(tgid, in->obj, goid);
+		bpf_map_delete_elem(&inflight, &k);
+		stat_inc(MW_STAT_UNWOUND);
+	}
 }
 
 SEC("uprobe")
@@ -201,6 +285,7 @@ int BPF_KPROBE(mw_entry)
 	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = MW_CK_FN(ck) };
 	struct mw_target_cfg *cfg;
 	struct mw_call_rec *r, *old;
+	__u64 obj;
 	__u32 zero = 0;
 	long n;
 
@@ -215,13 +300,26 @@ int BPF_KPROBE(mw_entry)
 		report_fatal(ctx, key.tgid, key.goid);
 		return 0;
 	}
+	if (!key.goid)
+		return 0;	/* cannot be paired with its RET */
+	if (ck & MW_CK_UNWIND) {
+		unwind(key.tgid, key.goid);
+		return 0;
+	}
+	obj = reg(ctx, MW_CK_REG(ck));
 
 	/* A prologue that went through morestack re-enters here: keep one record. */
 	old = bpf_map_lookup_elem(&inflight, &key);
-	if (old && old->obj == reg(ctx, MW_CK_REG(ck))) {
-		old->entries++;
-		stat_inc(MW_STAT_REENTRY);
-		return 0;
+	if (old) {
+		if (old->obj == obj && old->gen == cfg->gen) {
+			old->entries++;
+			stat_inc(MW_STAT_REENTRY);
+			return 0;
+		}
+		/* Left by a call that never returned to us: it is overwritten below. */
+		if (old->obj && (ck & MW_CK_WRITE))
+			release_writer(key.tgid, old->obj, key.goid);
+		stat_inc(MW_STAT_STALE);
 	}
 
 	r = bpf_map_lookup_elem(&scratch, &zero);
@@ -232,7 +330,8 @@ int BPF_KPROBE(mw_entry)
 	r->fn = key.fn;
 	r->flags = 0;
 	r->goid = key.goid;
-	r->obj = reg(ctx, MW_CK_REG(ck));
+	r->gen = cfg->gen;
+	r->obj = obj;
 	r->ax = ctx->ax;
 	r->bx = ctx->bx;
 	r->ret = 0;
@@ -242,11 +341,16 @@ int BPF_KPROBE(mw_entry)
 	r->tid_ret = 0;
 	r->entries = 1;
 	r->t_ret = 0;
-	if (!r->obj || bpf_probe_read_user(r->hdr_before, sizeof(r->hdr_before), (void *)r->obj))
+	if (!r->obj) {
 		__builtin_memset(r->hdr_before, 0, sizeof(r->hdr_before));
-	else if ((ck & MW_CK_WRITE) && cfg->writing_off < MW_HDR_BYTES &&
-		 (r->hdr_before[cfg->writing_off & (MW_HDR_BYTES - 1)] & cfg->writing_mask))
+	} else if (bpf_probe_read_user(r->hdr_before, sizeof(r->hdr_before), (void *)r->obj)) {
+		__builtin_memset(r->hdr_before, 0, sizeof(r->hdr_before));
+		r->flags |= MW_F_HDR_BEFORE_BAD;
+		stat_inc(MW_STAT_HDR_FAIL);
+	} else if ((ck & MW_CK_WRITE) && cfg->writing_off < MW_HDR_BYTES &&
+		   (r->hdr_before[cfg->writing_off & (MW_HDR_BYTES - 1)] & cfg->writing_mask)) {
 		r->flags |= MW_F_WRITING_AT_ENTRY;
+	}
 
 	n = bpf_get_stack(ctx, r->stack, sizeof(r->stack), BPF_F_USER_STACK);
 	r->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
@@ -263,10 +367,12 @@ int BPF_KPROBE(mw_entry)
 	}
 	r->t_entry = bpf_ktime_get_ns();
 
+	if (bpf_map_update_elem(&inflight, &key, r, BPF_ANY)) {
+		stat_inc(MW_STAT_INFLIGHT_FULL);
+		return 0;	/* no RET will pair with it: not a writer either */
+	}
 	if ((ck & MW_CK_WRITE) && r->obj)
 		check_writer(r);
-	if (bpf_map_update_elem(&inflight, &key, r, BPF_ANY))
-		stat_inc(MW_STAT_INFLIGHT_FULL);
 	return 0;
 }
 
@@ -283,17 +389,20 @@ int BPF_KPROBE(mw_ret)
 	if (!cfg)
 		return 0;
 	key.goid = read_goid(ctx, cfg);
+	if (!key.goid)
+		return 0;
 	in = bpf_map_lookup_elem(&inflight, &key);
 	if (!in) {
 		stat_inc(MW_STAT_RET_NO_ENTRY);
 		return 0;
 	}
-	if (ck & MW_CK_WRITE) {
-		struct writer_key wk = { .tgid = key.tgid, .map = in->obj };
-		struct map_writer *w = bpf_map_lookup_elem(&writers, &wk);
-
-		if (w && w->goid == key.goid)
-			bpf_map_delete_elem(&writers, &wk);
+	if ((ck & MW_CK_WRITE) && in->obj)
+		release_writer(key.tgid, in->obj, key.goid);
+	if (in->gen != cfg->gen) {
+		/* Entered in an older window: its timing spans a detach. */
+		stat_inc(MW_STAT_STALE);
+		bpf_map_delete_elem(&inflight, &key);
+		return 0;
 	}
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -308,8 +417,13 @@ int BPF_KPROBE(mw_ret)
 	r->ret = ctx->ax;
 	if (ck & MW_CK_RESULT)
 		r->obj = ctx->ax;
-	if (!r->obj || bpf_probe_read_user(r->hdr_after, sizeof(r->hdr_after), (void *)r->obj))
+	if (!r->obj) {
 		__builtin_memset(r->hdr_after, 0, sizeof(r->hdr_after));
+	} else if (bpf_probe_read_user(r->hdr_after, sizeof(r->hdr_after), (void *)r->obj)) {
+		__builtin_memset(r->hdr_after, 0, sizeof(r->hdr_after));
+		r->flags |= MW_F_HDR_AFTER_BAD;
+		stat_inc(MW_STAT_HDR_FAIL);
+	}
 	bpf_map_delete_elem(&inflight, &key);
 	submit(r);
 	return 0;

@@ -9,6 +9,7 @@
 #define MW_HDR_BYTES 64		/* raw map header copied before and after a write */
 #define MW_STACK_DEPTH 16	/* user frames taken at entry (frame pointers) */
 #define MW_MSG_BYTES 96		/* runtime.fatal message */
+#define MW_MAX_FN 64		/* probe-point indexes are below this (user space checks) */
 
 enum mw_rec_type {
 	MW_REC_CALL = 1,	/* one completed call: entry + RET paired by goroutine */
@@ -23,6 +24,7 @@ enum mw_rec_type {
  *   bit 10     a map write: check for concurrent writers at entry
  *   bit 11     runtime.fatal: report at entry, the function never returns
  *   bit 12     the object is the result (RAX at RET), e.g. makemap
+ *   bit 13     runtime.gopanic: the goroutine unwinds; calls it has in flight never return
  */
 enum { MW_REG_NONE = 0, MW_REG_RAX, MW_REG_RBX, MW_REG_RCX };
 #define MW_CK_FN(c) ((c) & 0xff)
@@ -30,6 +32,7 @@ enum { MW_REG_NONE = 0, MW_REG_RAX, MW_REG_RBX, MW_REG_RCX };
 #define MW_CK_WRITE (1u << 10)
 #define MW_CK_FATAL (1u << 11)
 #define MW_CK_RESULT (1u << 12)
+#define MW_CK_UNWIND (1u << 13)
 
 /* Per-CPU counters, index into the "stats" array. */
 enum mw_stat {
@@ -37,9 +40,14 @@ enum mw_stat {
 	MW_STAT_RET_HITS,	/* RET probes that fired */
 	MW_STAT_RB_DROPS,	/* ring buffer full: record lost */
 	MW_STAT_RET_NO_ENTRY,	/* RET without a matching entry (attached mid-call) */
-	MW_STAT_INFLIGHT_FULL,	/* in-flight table full: entry not recorded */
+	MW_STAT_INFLIGHT_FULL,	/* in-flight table full: call not recorded (a loss) */
 	MW_STAT_REENTRY,	/* entry fired again for an in-flight call (morestack) */
 	MW_STAT_NO_TARGET,	/* probe hit in a process with no configuration */
+	MW_STAT_WRITERS_FULL,	/* writer table full: that write not checked for overlap */
+	MW_STAT_UNWOUND,	/* in-flight calls dropped because their goroutine panicked */
+	MW_STAT_STALE,		/* in-flight or writer entries of an older window, dropped */
+	MW_STAT_GOID_FAIL,	/* goroutine id unreadable: call not paired, not checked */
+	MW_STAT_HDR_FAIL,	/* header unreadable at entry or RET: flagged, not zeros */
 	MW_STAT__MAX,
 };
 
@@ -51,11 +59,19 @@ struct mw_target_cfg {
 	__u8 _pad[3];
 	__u32 stack_lo_off;	/* runtime.g.stack.lo, .hi: the goroutine's stack bounds */
 	__u32 stack_hi_off;
+	/*
+	 * Bumped by user space each time it (re)attaches probes: an in-flight or writer entry of
+	 * an older generation may have lost its RET to a detach and is never trusted.
+	 */
+	__u32 gen;
+	__u32 _pad2;
 };
 
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */
 #define MW_F_WRITING_AT_ENTRY 0x2	/* write flag already set at entry */
 #define MW_F_ON_STACK 0x4		/* the object lies on the goroutine's stack */
+#define MW_F_HDR_BEFORE_BAD 0x8		/* hdr_before could not be read: not a header */
+#define MW_F_HDR_AFTER_BAD 0x10		/* hdr_after could not be read */
 
 struct mw_call_rec {
 	__u32 type;		/* MW_REC_CALL */
@@ -73,6 +89,8 @@ struct mw_call_rec {
 	__u32 tid_ret;
 	__u32 entries;		/* entry hits for this call (>1: morestack re-entry) */
 	__s32 nstack;		/* frames in stack[], or negative error */
+	__u32 gen;		/* mw_target_cfg.gen at entry */
+	__u32 _pad;
 	__u64 stack[MW_STACK_DEPTH];
 	__u8 hdr_before[MW_HDR_BYTES];
 	__u8 hdr_after[MW_HDR_BYTES];

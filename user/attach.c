@@ -58,10 +58,12 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 }
 
 static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const char *path,
-		    int64_t off, __u64 cookie, char *err, size_t errlen, const char *what)
+		    int64_t off, __u64 cookie, bool entry, char *err, size_t errlen,
+		    const char *what)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = false);
-	struct bpf_link *l, **nl;
+	struct attach_link *nl;
+	struct bpf_link *l;
 
 	if (off < 0) {
 		snprintf(err, errlen, "%s: address is not in the file", what);
@@ -82,12 +84,18 @@ static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const
 		return -1;
 	}
 	a->links = nl;
-	a->links[a->nlinks++] = l;
+	a->links[a->nlinks++] = (struct attach_link){ .link = l, .entry = entry };
 	return 0;
 }
 
-int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
-		  char *err, size_t errlen)
+int attach_set_of(int probe_id)
+{
+	enum mw_op op = probe_defs[probe_id].op;
+
+	return op == MW_OP_LOCK || op_entry_only(op) ? ATTACH_LOCKS : ATTACH_MAPS;
+}
+
+int attach_configure(struct attach *a, const struct target *t, char *err, size_t errlen)
 {
 	struct mw_target_cfg cfg = {
 		.goid_off = (__u32)t->layout->goid,
@@ -95,6 +103,7 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 		.writing_mask = (__u8)t->layout->writing_mask,
 		.stack_lo_off = (__u32)t->layout->stack_lo,
 		.stack_hi_off = (__u32)t->layout->stack_hi,
+		.gen = 1,
 	};
 	__u32 key = (__u32)t->pid;
 
@@ -104,26 +113,41 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 		snprintf(err, errlen, "cannot configure the target: %s", strerror(errno));
 		return MW_EXIT_FAIL;
 	}
-	for (int i = 0; i < plan->n; i++) {
-		const struct planned_probe *pp = &plan->p[i];
-		const char *name = probe_defs[pp->id].symbol;
-		char what[192];
+	return MW_EXIT_OK;
+}
 
-		if (pp->error[0])
-			continue;
-		snprintf(what, sizeof(what), "%s entry", name);
-		if (add_link(a, a->skel->progs.mw_entry, t->pid, t->open_path, pp->entry_off,
-			     probe_cookie(pp->id), err, errlen, what))
-			return MW_EXIT_ATTACH;
-		for (int r = 0; r < pp->pts.nrets; r++) {
-			snprintf(what, sizeof(what), "%s RET #%d", name, r + 1);
-			if (add_link(a, a->skel->progs.mw_ret, t->pid, t->open_path,
-				     pp->ret_off[r], probe_cookie(pp->id), err, errlen, what))
-				return MW_EXIT_ATTACH;
+int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
+		  int sets, char *err, size_t errlen)
+{
+	/* Pass 0: every RET; pass 1: the entries. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < plan->n; i++) {
+			const struct planned_probe *pp = &plan->p[i];
+			const char *name = probe_defs[pp->id].symbol;
+			char what[192];
+
+			if (pp->error[0] || !(attach_set_of(pp->id) & sets))
+				continue;
+			if (pass == 1) {
+				snprintf(what, sizeof(what), "%s entry", name);
+				if (add_link(a, a->skel->progs.mw_entry, t->pid, t->open_path,
+					     pp->entry_off, probe_cookie(pp->id), true, err, errlen,
+					     what))
+					return MW_EXIT_ATTACH;
+				pr_debug("attached %s: entry %#llx (+%llu), %d RET\n", name,
+					 (unsigned long long)pp->pts.entry,
+					 (unsigned long long)(pp->pts.entry - pp->fn->entry),
+					 pp->pts.nrets);
+				continue;
+			}
+			for (int r = 0; r < pp->pts.nrets; r++) {
+				snprintf(what, sizeof(what), "%s RET #%d", name, r + 1);
+				if (add_link(a, a->skel->progs.mw_ret, t->pid, t->open_path,
+					     pp->ret_off[r], probe_cookie(pp->id), false, err,
+					     errlen, what))
+					return MW_EXIT_ATTACH;
+			}
 		}
-		pr_debug("attached %s: entry %#llx (+%llu), %d RET\n", name,
-			 (unsigned long long)pp->pts.entry,
-			 (unsigned long long)(pp->pts.entry - pp->fn->entry), pp->pts.nrets);
 	}
 	return MW_EXIT_OK;
 }
@@ -167,8 +191,11 @@ void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
 
 void attach_close(struct attach *a)
 {
-	for (int i = 0; i < a->nlinks; i++)
-		bpf_link__destroy(a->links[i]);
+	/* Entries first: a call that starts after this has no RET left to miss. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < a->nlinks; i++)
+			if (a->links[i].entry == (pass == 0))
+				bpf_link__destroy(a->links[i].link);
 	free(a->links);
 	ring_buffer__free(a->rb);
 	mapwatch_bpf__destroy(a->skel);

@@ -15,20 +15,43 @@ struct bpf_link;
 
 typedef int (*record_fn)(void *ctx, const void *data, size_t size);
 
+struct attach_link {
+	struct bpf_link *link;
+	bool entry;		/* an entry probe (detached before any RET) */
+};
+
 struct attach {
 	struct mapwatch_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
+	struct attach_link *links;
 	int nlinks;
 	pid_t pid;
 };
 
+/*
+ * Probe sets, attached separately. The lock slow paths (and fatal, panic) cost a trap only
+ * when a goroutine waits or dies; the map functions trap on every write and stretch the
+ * critical sections they run in, so lock waits are first measured without them.
+ */
+enum attach_set {
+	ATTACH_LOCKS = 1,	/* mutex slow paths, runtime.fatal, runtime.gopanic */
+	ATTACH_MAPS = 2,	/* map writes, creation, growth, sync.Map */
+};
+/* Which set a probe point belongs to. */
+int attach_set_of(int probe_id);
+
 /* Open and load the BPF object. Returns an MW_EXIT_* status; message in err. */
 int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx, char *err,
 		size_t errlen);
-/* Configure the target and attach every usable probe of the plan. MW_EXIT_* status. */
+/* Configure the target (offsets, generation) in BPF. MW_EXIT_* status. */
+int attach_configure(struct attach *a, const struct target *t, char *err, size_t errlen);
+/*
+ * Attach the usable probes of the plan that belong to the sets (ATTACH_* mask): every RET
+ * first, then the entries, so that no call is recorded whose RET is not watched.
+ * MW_EXIT_* status.
+ */
 int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
-		  char *err, size_t errlen);
+		  int sets, char *err, size_t errlen);
 /* Wait up to timeout_ms for records; calls cb for each. Returns records or -errno. */
 int attach_poll(struct attach *a, int timeout_ms);
 /* Sum of the per-CPU counters. */

@@ -110,7 +110,9 @@ int cmd_capture(const struct capture_opts *o)
 	}
 	per_hit = attach_calibrate(&at);
 	install_signals();
-	rc = attach_target(&at, &t, &plan, err, sizeof(err));
+	rc = attach_configure(&at, &t, err, sizeof(err));
+	if (!rc)
+		rc = attach_target(&at, &t, &plan, ATTACH_LOCKS | ATTACH_MAPS, err, sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);
 		goto out;

@@ -443,7 +443,8 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 	case MW_OP_LOCK: on_lock(m, r); break;
 	case MW_OP_SYNCMAP: on_syncmap(m, r); break;
 	case MW_OP_SYNCMAP_OP: on_syncmap_op(m, r); break;
-	case MW_OP_FATAL: break;
+	case MW_OP_FATAL:
+	case MW_OP_UNWIND: break;
 	default: on_write(m, r, op); break;
 	}
 	return 0;

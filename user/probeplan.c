@@ -15,12 +15,12 @@ static void plan_one(const struct gobin *gb, struct planned_probe *pp)
 	if (disasm_probe_points(code, f->end - f->entry, f->entry, &pp->pts, pp->error,
 				sizeof(pp->error)))
 		return;
-	/* Calls are paired entry to RET; only the fatal path is reported at entry alone. */
-	if (!pp->pts.nrets && probe_defs[pp->id].op != MW_OP_FATAL) {
+	/* Calls are paired entry to RET; only fatal and panic are seen at entry alone. */
+	if (!pp->pts.nrets && !op_entry_only(probe_defs[pp->id].op)) {
 		snprintf(pp->error, sizeof(pp->error), "no RET instruction");
 		return;
 	}
-	if (probe_defs[pp->id].op == MW_OP_FATAL)
+	if (op_entry_only(probe_defs[pp->id].op))
 		pp->pts.nrets = 0;
 	pp->entry_off = elfimg_vaddr_to_offset(&gb->img, pp->pts.entry);
 	for (int i = 0; i < pp->pts.nrets; i++)

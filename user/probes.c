@@ -14,6 +14,8 @@
 #define SYNCMAP MW_OP_SYNCMAP
 #define SYNCMAP_OP MW_OP_SYNCMAP_OP
 #define FATAL MW_OP_FATAL
+#define UNWIND MW_OP_UNWIND
+_Static_assert(PROBE__COUNT <= MW_MAX_FN, "BPF's unwind loop covers MW_MAX_FN probe points");
 const struct probe_def probe_defs[PROBE__COUNT] = {
 #define PROBE(id, sym, op, impls, reg, delta) [PROBE_##id] = { sym, op, impls, reg, delta },
 #include "../probes/functions.def"
@@ -63,6 +65,8 @@ unsigned long long probe_cookie(int id)
 		c |= MW_CK_FATAL;
 	if (d->op == MW_OP_CREATE)
 		c |= MW_CK_RESULT;
+	if (d->op == MW_OP_UNWIND)
+		c |= MW_CK_UNWIND;
 	return c;
 }
 
@@ -90,6 +94,7 @@ const char *op_name(enum mw_op op)
 	case MW_OP_SYNCMAP: return "syncmap-rebuild";
 	case MW_OP_SYNCMAP_OP: return "syncmap-write";
 	case MW_OP_FATAL: return "fatal";
+	case MW_OP_UNWIND: return "panic";
 	}
 	return "?";
 }

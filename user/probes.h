@@ -9,6 +9,7 @@
 enum mw_op {
 	MW_OP_ASSIGN = 1, MW_OP_DELETE, MW_OP_CLEAR,	/* map writes */
 	MW_OP_CREATE, MW_OP_GROW, MW_OP_LOCK, MW_OP_SYNCMAP, MW_OP_SYNCMAP_OP, MW_OP_FATAL,
+	MW_OP_UNWIND,
 };
 enum { IMPL_HMAP = 1, IMPL_SWISS = 2 };
 
@@ -30,6 +31,12 @@ struct probe_def {
 static inline int op_is_write(enum mw_op op)
 {
 	return op == MW_OP_ASSIGN || op == MW_OP_DELETE || op == MW_OP_CLEAR;
+}
+
+/* Probed at entry alone: the call never returns (fatal) or only tells us a goroutine unwinds. */
+static inline int op_entry_only(enum mw_op op)
+{
+	return op == MW_OP_FATAL || op == MW_OP_UNWIND;
 }
 
 /* "Swap" for "internal/sync.(*HashTrieMap[...]).Swap": the method a probe stands for. */
