@@ -69,20 +69,94 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* A path we will write at the end: make sure now that it can be created. */
+static int check_output(const char *path, char *err, size_t errlen)
+{
+	int fd;
+
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * How long lock waits are measured with only the lock slow paths probed, before the map
+ * probes go on: a fifth of the capture, at most 2 s (or --lock-baseline).
+ */
+static double baseline_s(const struct capture_opts *o)
+{
+	double b = o->lock_baseline_s >= 0 ? o->lock_baseline_s : o->duration_s * 0.2;
+
+	if (o->lock_baseline_s < 0 && b > 2)
+		b = 2;
+	return b < o->duration_s ? b : o->duration_s / 2;
+}
+
+/* Poll until deadline (monotonic s), refreshing the model. Returns the end reason or NULL. */
+static const char *run_until(struct attach *at, struct mw_model *model, struct target *t,
+			     double t0, double deadline, double *next_refresh, double *next_progress)
+{
+	for (;;) {
+		double now;
+		int n = attach_poll(at, 100);
+
+		if (n < 0 && n != -EINTR) {
+			pr_err("reading the ring buffer: %s\n", strerror(-n));
+			return "error";
+		}
+		now = now_s();
+		if (stop_signal)
+			return "signal";
+		if (!target_alive(t->pid))
+			return "target exited";
+		if (now >= deadline)
+			return NULL;
+		if (now >= *next_refresh) {
+			model_refresh(model, attach_mem_read, &t->pid, mono_ns(), false);
+			*next_refresh = now + 1;
+		}
+		if (now >= *next_progress) {
+			uint64_t st[MW_STAT__MAX];
+
+			attach_stats(at, st);
+			pr_info("mapwatch: %.0f s: %llu writes on %u maps, %llu probe hits, "
+				"%llu lost\n",
+				now - t0, (unsigned long long)model->writes,
+				g_hash_table_size(model->maps),
+				(unsigned long long)(st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS]),
+				(unsigned long long)(st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL]));
+			*next_progress = now + 10;
+		}
+	}
+}
+
 int cmd_capture(const struct capture_opts *o)
 {
 	struct capture_meta meta = { 0 };
 	struct probe_plan plan;
-	struct mw_model model;
+	struct mw_model model = { 0 };
 	struct attach at = { 0 };
 	struct target t;
-	uint64_t st[MW_STAT__MAX];
+	uint64_t st[MW_STAT__MAX], end_ns;
 	json_object *doc, *findings;
 	struct detect_ctx dc;
-	double t0, next_progress, next_refresh, per_hit;
+	double t0, next_progress, next_refresh, per_hit, base = baseline_s(o);
+	const char *why;
 	char err[512];
 	int rc;
 
+	if (check_output(o->json_path, err, sizeof(err)) ||
+	    check_output(o->folded_path, err, sizeof(err)) ||
+	    check_output(o->dot_path, err, sizeof(err))) {
+		pr_err("%s\n", err);
+		return MW_EXIT_FAIL;
+	}
 	rc = target_open_pid(&t, o->pid, err, sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);
@@ -103,6 +177,7 @@ int cmd_capture(const struct capture_opts *o)
 		pr_info("mapwatch: %s is not in the probe catalogue; using offsets from the "
 			"binary's DWARF\n", t.gb.bi.version);
 	model_init(&model, &t.gb, t.layout, t.bias);
+	model_use_heap(&model, t.heap);
 	rc = attach_load(&at, (size_t)o->ringbuf_mb << 20, on_record, &model, err, sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);
@@ -112,7 +187,7 @@ int cmd_capture(const struct capture_opts *o)
 	install_signals();
 	rc = attach_configure(&at, &t, err, sizeof(err));
 	if (!rc)
-		rc = attach_target(&at, &t, &plan, ATTACH_LOCKS | ATTACH_MAPS, err, sizeof(err));
+		rc = attach_target(&at, &t, &plan, ATTACH_LOCKS, err, sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);
 		goto out;
@@ -120,59 +195,45 @@ int cmd_capture(const struct capture_opts *o)
 
 	clock_gettime(CLOCK_REALTIME, &meta.started);
 	t0 = now_s();
+	model.start_ns = mono_ns();
 	next_progress = t0 + 10;
 	next_refresh = t0 + 1;
-	pr_info("mapwatch: watching PID %d (%s, %s maps): %d runtime functions, %d uprobes; "
-		"%.0f s, Ctrl-C to stop early\n",
-		o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable, plan.uprobes,
-		o->duration_s);
-	if (o->ready_file && touch(o->ready_file))
-		pr_err("cannot create %s: %s\n", o->ready_file, strerror(errno));
-
-	meta.end_reason = "duration";
-	for (;;) {
-		double now;
-		int n = attach_poll(&at, 100);
-
-		if (n < 0 && n != -EINTR) {
-			pr_err("reading the ring buffer: %s\n", strerror(-n));
-			meta.end_reason = "error";
-			break;
-		}
-		now = now_s();
-		if (stop_signal) {
-			meta.end_reason = "signal";
-			break;
-		}
-		if (!target_alive(o->pid)) {
-			meta.end_reason = "target exited";
-			break;
-		}
-		if (now - t0 >= o->duration_s)
-			break;
-		if (now >= next_refresh) {
-			model_refresh(&model, attach_mem_read, &t.pid, mono_ns(), false);
-			next_refresh = now + 1;
-		}
-		if (now >= next_progress) {
-			attach_stats(&at, st);
-			pr_info("mapwatch: %.0f s: %llu writes on %u maps, %llu probe hits, "
-				"%llu lost\n",
-				now - t0, (unsigned long long)model.writes,
-				g_hash_table_size(model.maps),
-				(unsigned long long)(st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS]),
-				(unsigned long long)st[MW_STAT_RB_DROPS]);
-			next_progress = now + 10;
-		}
+	why = NULL;
+	if (base > 0) {
+		pr_info("mapwatch: watching PID %d (%s, %s maps): measuring lock waits for %.1f s "
+			"before the map probes go on\n",
+			o->pid, t.gb.bi.version, impl_name(t.layout->impl), base);
+		why = run_until(&at, &model, &t, t0, t0 + base, &next_refresh, &next_progress);
 	}
+	if (!why) {
+		model.maps_ns = mono_ns();
+		model.baseline_ns = base > 0 ? model.maps_ns - model.start_ns : 0;
+		rc = attach_target(&at, &t, &plan, ATTACH_MAPS, err, sizeof(err));
+		if (rc) {
+			pr_err("%s\n", err);
+			goto out;
+		}
+		pr_info("mapwatch: watching PID %d (%s, %s maps): %d runtime functions, %d uprobes; "
+			"%.0f s, Ctrl-C to stop early\n",
+			o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable,
+			plan.uprobes, o->duration_s);
+		if (o->ready_file && touch(o->ready_file))
+			pr_err("cannot create %s: %s\n", o->ready_file, strerror(errno));
+		why = run_until(&at, &model, &t, t0, t0 + o->duration_s, &next_refresh,
+				&next_progress);
+	}
+	meta.end_reason = why ? why : "duration";
+	/* The capture ends now; detaching (which can take a while) is not part of it. */
 	meta.duration_s = now_s() - t0;
+	end_ns = mono_ns();
 	/* Drain what the kernel still holds, then read the counters once, at the end. */
 	while (attach_poll(&at, 0) > 0)
 		;
 	/* Every map's state as the capture ends (if the target lives), before detaching. */
-	model_refresh(&model, attach_mem_read, &t.pid, mono_ns(), true);
+	model_refresh(&model, attach_mem_read, &t.pid, end_ns, true);
 	attach_stats(&at, st);
 	attach_close(&at);
+	model_finish(&model, end_ns, (uint64_t)(detect_recent_s(meta.duration_s) * 1e9));
 
 	meta.pid = o->pid;
 	meta.exe = t.exe;
@@ -181,7 +242,10 @@ int cmd_capture(const struct capture_opts *o)
 	meta.stripped = !t.gb.img.has_symtab;
 	meta.pie = t.gb.img.pie;
 	meta.offsets = t.layout_from_dwarf ? "dwarf" : "catalogue";
+	meta.validation = goheap_ready(&model.heap) ? "heap" : "structure";
+	meta.lock_baseline_s = (double)model.baseline_ns / 1e9;
 	meta.events_total = model.records + model.rejected;
+	memcpy(meta.stats, st, sizeof(st));
 	meta.events_lost = st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
 	meta.probe_hits = st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS];
 	meta.per_hit_s = per_hit;
@@ -192,7 +256,7 @@ int cmd_capture(const struct capture_opts *o)
 			model.fatal ? " after a fatal runtime error" : "");
 
 	dc = (struct detect_ctx){ .m = &model, .o = &o->thresholds, .duration_s = meta.duration_s,
-				  .end_ns = mono_ns() };
+				  .start_ns = model.start_ns, .end_ns = end_ns };
 	findings = detect_all(&dc);
 	doc = report_build(&model, &meta, findings);
 	rc = MW_EXIT_OK;
@@ -208,7 +272,8 @@ int cmd_capture(const struct capture_opts *o)
 		pr_err("%s\n", err);
 		rc = MW_EXIT_FAIL;
 	}
-	report_print_text(doc, stdout);
+	/* JSON on stdout (--json -) is the whole of stdout: the text goes to stderr then. */
+	report_print_text(doc, o->json_path && !strcmp(o->json_path, "-") ? stderr : stdout);
 	fflush(stdout);
 	json_object_put(doc);
 out:

@@ -104,3 +104,35 @@ out:
 	cs_close(&h);
 	return rc;
 }
+
+int disasm_rip_loads(const uint8_t *code, size_t len, uint64_t addr, uint64_t *out, int max)
+{
+	const uint8_t *p = code;
+	uint64_t a = addr;
+	size_t left = len;
+	cs_insn *one;
+	int n = 0;
+	csh h;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return -1;
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	one = cs_malloc(h);
+	while (left > 0 && n < max) {
+		const cs_x86 *x;
+
+		if (!cs_disasm_iter(h, &p, &left, &a, one)) {
+			n = -1;
+			break;
+		}
+		x = &one->detail->x86;
+		if (one->id != X86_INS_MOV || x->op_count != 2 || x->operands[0].type != X86_OP_REG ||
+		    x->operands[1].type != X86_OP_MEM || x->operands[1].size != 8 ||
+		    x->operands[1].mem.base != X86_REG_RIP || x->operands[1].mem.index != X86_REG_INVALID)
+			continue;
+		out[n++] = one->address + one->size + (uint64_t)x->operands[1].mem.disp;
+	}
+	cs_free(one, 1);
+	cs_close(&h);
+	return n;
+}

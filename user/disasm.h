@@ -25,4 +25,11 @@ struct probe_points {
 int disasm_probe_points(const uint8_t *code, size_t len, uint64_t addr, struct probe_points *pp,
 			char *err, size_t errlen);
 
+/*
+ * Pure: the addresses that 8-byte RIP-relative loads into a register (MOV r64, [RIP+d]) read,
+ * in code order, for the first max of them. Returns how many, or -1 if the code does not
+ * decode.
+ */
+int disasm_rip_loads(const uint8_t *code, size_t len, uint64_t addr, uint64_t *out, int max);
+
 #endif

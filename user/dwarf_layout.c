@@ -21,6 +21,7 @@ struct want {
 	const char *field;		/* NULL: a constant named structs[0] */
 	int *out;
 	int found_rank;			/* index of the candidate that gave the value, or -1 */
+	int *size;			/* optional: the field's size in bytes */
 };
 
 static int die_uint(Dwarf_Die *d, unsigned attr, Dwarf_Word *v)
@@ -51,8 +52,15 @@ static void match_struct(Dwarf_Die *s, const char *name, struct want *w, int nw)
 
 			if (dwarf_tag(&m) == DW_TAG_member && mn && !strcmp(mn, w[i].field) &&
 			    !die_uint(&m, DW_AT_data_member_location, &off)) {
+				Dwarf_Attribute ta;
+				Dwarf_Die td;
+				Dwarf_Word sz;
+
 				*w[i].out = (int)off;
 				w[i].found_rank = rank;
+				if (w[i].size && dwarf_attr(&m, DW_AT_type, &ta) &&
+				    dwarf_formref_die(&ta, &td) && !die_uint(&td, DW_AT_byte_size, &sz))
+					*w[i].size = (int)sz;
 			}
 		} while (dwarf_siblingof(&m, &m) == 0);
 	}
@@ -73,15 +81,50 @@ static void match_constant(Dwarf_Die *c, const char *name, struct want *w, int n
 	}
 }
 
+/* Fill every want from the DWARF of the file at path. 0, or -1 without DWARF. */
+static int dwarf_walk(const char *path, struct want *w, int nw, char *err, size_t errlen)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	Dwarf *dw;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !(dw = dwarf_begin(fd, DWARF_C_READ))) {
+		snprintf(err, errlen, "no DWARF debug information");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, d;
+
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &d) == 0) {
+			do {
+				const char *name = dwarf_diename(&d);
+				int tag = dwarf_tag(&d);
+
+				if (!name)
+					continue;
+				if (tag == DW_TAG_structure_type)
+					match_struct(&d, name, w, nw);
+				else if (tag == DW_TAG_constant)
+					match_constant(&d, name, w, nw);
+			} while (dwarf_siblingof(&d, &d) == 0);
+		}
+		off = next;
+	}
+	dwarf_end(dw);
+	close(fd);
+	return 0;
+}
+
 int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout *l, char *err,
 		      size_t errlen)
 {
 	const bool swiss = gobin_map_impl(gb) == IMPL_SWISS;
 	const char *hdr = swiss ? "internal/runtime/maps.Map" : "runtime.hmap";
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	Dwarf *dw;
-	int fd, rc = 0;
+	int rc = 0;
 
 	memset(l, -1, sizeof(*l));
 	l->minor = gb->bi.v.minor;
@@ -124,34 +167,8 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 	if (swiss)
 		l->writing_mask = 0xff;	/* toggled with ^= 1: any bit set means a writer */
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !(dw = dwarf_begin(fd, DWARF_C_READ))) {
-		snprintf(err, errlen, "no DWARF debug information");
-		if (fd >= 0)
-			close(fd);
+	if (dwarf_walk(path, w, nw, err, errlen))
 		return -1;
-	}
-	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, d;
-
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &d) == 0) {
-			do {
-				const char *name = dwarf_diename(&d);
-				int tag = dwarf_tag(&d);
-
-				if (!name)
-					continue;
-				if (tag == DW_TAG_structure_type)
-					match_struct(&d, name, w, nw);
-				else if (tag == DW_TAG_constant)
-					match_constant(&d, name, w, nw);
-			} while (dwarf_siblingof(&d, &d) == 0);
-		}
-		off = next;
-	}
-	dwarf_end(dw);
-	close(fd);
-
 	if (l->stack_lo >= 0 && l->stack_hi >= 0)
 		l->stack_hi += l->stack_lo;	/* g.stack.hi = g.stack + stack.hi */
 	for (int i = 0; i < nw; i++) {
@@ -167,4 +184,47 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 		}
 	}
 	return rc;
+}
+
+int dwarf_heap_read(const char *path, struct go_heap_layout *h, char *err, size_t errlen)
+{
+	int page = -1, arena = -1, inuse = -1, manual = -1;
+	struct want w[] = {
+		{ { "runtime.mheap" }, "arenas", &h->arenas, -1 },
+		{ { "runtime.mheap" }, "sweepgen", &h->sweepgen, -1 },
+		{ { "runtime.heapArena" }, "spans", &h->ha_spans, -1 },
+		{ { "runtime.mspan" }, "startAddr", &h->sp_start, -1 },
+		{ { "runtime.mspan" }, "npages", &h->sp_npages, -1 },
+		{ { "runtime.mspan" }, "nelems", &h->sp_nelems, -1, &h->sp_nelems_size },
+		{ { "runtime.mspan" }, "freeindex", &h->sp_freeindex, -1, &h->sp_freeindex_size },
+		{ { "runtime.mspan" }, "allocBits", &h->sp_allocbits, -1 },
+		{ { "runtime.mspan" }, "elemsize", &h->sp_elemsize, -1 },
+		{ { "runtime.mspan" }, "state", &h->sp_state, -1 },
+		{ { "runtime.mspan" }, "sweepgen", &h->sp_sweepgen, -1 },
+		/* constants the heap walk assumes (probes/README.md): checked, not read */
+		{ { "runtime.pageSize" }, NULL, &page, -1 },
+		{ { "runtime.heapArenaBytes" }, NULL, &arena, -1 },
+		{ { "runtime.mSpanInUse" }, NULL, &inuse, -1 },
+		{ { "runtime.mSpanManual" }, NULL, &manual, -1 },
+	};
+	const int nw = sizeof(w) / sizeof(w[0]);
+
+	memset(h, -1, sizeof(*h));
+	if (dwarf_walk(path, w, nw, err, errlen))
+		return -1;
+	for (int i = 0; i < nw; i++) {
+		if (w[i].found_rank < 0) {
+			snprintf(err, errlen, "DWARF has no %s%s%s", w[i].structs[0],
+				 w[i].field ? "." : "", w[i].field ? w[i].field : "");
+			return -1;
+		}
+	}
+	if (page != GO_PAGE_SIZE || arena != GO_HEAP_ARENA_BYTES || inuse != GO_SPAN_INUSE ||
+	    manual != GO_SPAN_MANUAL) {
+		snprintf(err, errlen, "the Go heap's constants differ from what mapwatch knows "
+				      "(page %d, arena %d, span states %d/%d)", page, arena, inuse,
+			 manual);
+		return -1;
+	}
+	return 0;
 }

@@ -20,4 +20,7 @@ int gobin_map_impl(const struct gobin *gb);
 int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout *l, char *err,
 		      size_t errlen);
 
+/* Fill h (but its minor) from the DWARF of the file at path. 0, or -1 with a message. */
+int dwarf_heap_read(const char *path, struct go_heap_layout *h, char *err, size_t errlen);
+
 #endif

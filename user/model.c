@@ -1,4 +1,28 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The model of one target.
+ *
+ * A map is judged only while it is known to be the same live map. Its identity is the header
+ * address plus the header's hash seed (random per map; a clear reseeds it, and the write
+ * record of the clear carries the new one). It ends, keeping its last good state, when:
+ *   - a creation returns its address (the memory was handed out again);
+ *   - a write finds another seed there (made where mapwatch did not see it, e.g. on a stack);
+ *   - a re-read header does not validate: the structure must hold (count within capacity,
+ *     power-of-two directory, ...), the seed must be the same, and, with the Go heap's
+ *     metadata (user/goheap.c), the header must be an allocated object of the header's size
+ *     class in an in-use span, not freed by the GC nor freed and reused since first seen, and
+ *     its bucket array or Swiss directory an allocated object at least as large as the header
+ *     implies (and not absurdly larger). Swiss tables must have power-of-two capacities.
+ * Nothing about a map is taken from a header that did not validate, so no reported number is
+ * one the map never had.
+ *
+ * Maps made during the capture are counted by creation site. A site that makes many maps,
+ * most of which end during the capture, makes short-lived maps (a request's header map): they
+ * are reported per site (how many, how long they lived, how large they got), not judged one
+ * by one. A map judged for a lingering problem (growth, shrink, stall) must show that it is
+ * alive at the end (model_finish): written by the program near the end, or marked by a GC
+ * that began after mapwatch first saw it, or at least validated at the end.
+ */
 #include <string.h>
 #include "model.h"
 
@@ -35,15 +59,48 @@ void map_hdr_decode(const uint8_t *raw, const struct go_layout *l, struct map_hd
 	h->globaldepth = (int)rdn(raw, l->globaldepth, 1);
 }
 
+/* A heap can hold at most 2^47 bytes: no real map has more than 2^40 buckets or slots. */
+#define MAX_LOG2_SLOTS 40
+
 bool map_hdr_plausible(const struct map_hdr *h, const struct go_layout *l)
 {
 	if (l->impl == IMPL_HMAP)
-		return h->B >= 0 && h->B <= 56 && h->count <= (16ULL << h->B) &&
-		       (h->count == 0 || h->buckets != 0);
+		return h->B >= 0 && h->B <= MAX_LOG2_SLOTS && h->count <= (8ULL << h->B) &&
+		       (h->count == 0 || h->buckets != 0) && (h->B > 0 || !h->oldbuckets);
 	if (h->dirlen == 0)
-		return h->count <= 8;
+		return h->count <= 8 && (h->count == 0 || h->dirptr != 0);
 	return h->dirlen > 0 && h->dirlen <= (1 << 20) && !(h->dirlen & (h->dirlen - 1)) &&
-	       (1LL << h->globaldepth) == h->dirlen && h->dirptr != 0;
+	       h->globaldepth >= 0 && h->globaldepth <= 20 &&
+	       (1LL << h->globaldepth) == h->dirlen && h->dirptr != 0 &&
+	       h->count <= (uint64_t)h->dirlen * 1024;
+}
+
+const char *mw_alive_name(enum mw_alive a)
+{
+	switch (a) {
+	case MW_ALIVE_VALID: return "validated at the end (no GC completed since it was first seen)";
+	case MW_ALIVE_MARKED: return "marked live by a GC that began after it was first seen";
+	case MW_ALIVE_WRITTEN: return "written by the program near the end of the capture";
+	default: return "none";
+	}
+}
+
+uint64_t mw_made_median_life(const struct mw_made *md)
+{
+	uint64_t n = md->nlife < MW_LIFE_SAMPLES ? md->nlife : MW_LIFE_SAMPLES, v[MW_LIFE_SAMPLES];
+
+	if (!n)
+		return 0;
+	memcpy(v, md->life_ns, n * sizeof(v[0]));
+	/* insertion sort: at most MW_LIFE_SAMPLES values, once per report */
+	for (uint64_t i = 1; i < n; i++)
+		for (uint64_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
 }
 
 static void map_free(gpointer p)
@@ -59,7 +116,6 @@ static void mutex_free(gpointer p)
 {
 	struct mw_mutex *mx = p;
 
-	g_array_unref(mx->waits);
 	g_hash_table_unref(mx->waiters);
 	g_array_unref(mx->sites);
 	g_hash_table_unref(mx->maps);
@@ -88,6 +144,14 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->copy_hint = g_hash_table_new(g_direct_hash, g_direct_equal);
+	m->made = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					(GDestroyNotify)g_bytes_unref, g_free);
+	m->ended = g_ptr_array_new_with_free_func(map_free);
+}
+
+void model_use_heap(struct mw_model *m, const struct go_heap_layout *hl)
+{
+	goheap_init(&m->heap, m->gb, hl, m->bias);
 }
 
 void model_free(struct mw_model *m)
@@ -100,13 +164,81 @@ void model_free(struct mw_model *m)
 	g_hash_table_unref(m->folded);
 	g_hash_table_unref(m->syncmaps);
 	g_hash_table_unref(m->copy_hint);
+	g_hash_table_unref(m->made);
+	g_ptr_array_unref(m->ended);
 	m->maps = NULL;
 }
 
-static struct mw_map *map_new(struct mw_model *m, uint64_t addr)
+static struct mw_made *made_of(struct mw_model *m, const struct mw_map *mp)
 {
-	struct mw_map *mp = g_new0(struct mw_map, 1);
+	uint64_t key[2] = { mp->created_at_pc, mp->made_maptype };
+	GBytes *b = g_bytes_new(key, sizeof(key));
+	struct mw_made *md = g_hash_table_lookup(m->made, b);
 
+	if (md) {
+		g_bytes_unref(b);
+		return md;
+	}
+	md = g_new0(struct mw_made, 1);
+	md->pc = key[0];
+	md->maptype = key[1];
+	md->site = mp->created_at;
+	g_hash_table_insert(m->made, b, md);
+	return md;
+}
+
+/* A life seen from creation to the last sign of it, into the site's uniform sample. */
+static void made_life(struct mw_model *m, struct mw_made *md, const struct mw_map *mp)
+{
+	uint64_t life = mp->last_ok_ns > mp->made_ns ? mp->last_ok_ns - mp->made_ns : 0;
+	uint64_t i = md->nlife++;
+
+	if (i < MW_LIFE_SAMPLES) {
+		md->life_ns[i] = life;
+	} else {
+		/* reservoir sampling; a cheap LCG is uniform enough for a median */
+		i = (i * 6364136223846793005ULL + m->records) % md->nlife;
+		if (i < MW_LIFE_SAMPLES)
+			md->life_ns[i] = life;
+	}
+	if (mp->peak_len > md->peak_len)
+		md->peak_len = mp->peak_len;
+}
+
+/*
+ * The map is no longer what was at its address. One made during the capture is counted at its
+ * creation site and dropped (memory stays bounded on servers); another keeps its last known
+ * state in the report, marked ended.
+ */
+static void map_end(struct mw_model *m, struct mw_map *mp, const char *why, uint64_t now_ns)
+{
+	g_hash_table_steal(m->maps, GSIZE_TO_POINTER(mp->addr));
+	mp->gone = true;
+	mp->end_reason = why;
+	mp->end_ns = now_ns;
+	m->ended_maps++;
+	if (mp->created_seen) {
+		struct mw_made *md = made_of(m, mp);
+
+		md->ended++;
+		if (!md->type[0])
+			memcpy(md->type, mp->type, sizeof(md->type));
+		md->writes += mp->assigns + mp->deletes + mp->clears;
+		made_life(m, md, mp);
+		md->folded++;
+		map_free(mp);
+		return;
+	}
+	g_ptr_array_add(m->ended, mp);
+}
+
+static struct mw_map *map_new(struct mw_model *m, uint64_t addr, uint64_t now_ns)
+{
+	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(addr));
+
+	if (mp)
+		map_end(m, mp, "its address was handed out to a new map", now_ns);
+	mp = g_new0(struct mw_map, 1);
 	mp->addr = addr;
 	mp->writers = g_hash_table_new(g_direct_hash, g_direct_equal);
 	mp->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
@@ -114,11 +246,11 @@ static struct mw_map *map_new(struct mw_model *m, uint64_t addr)
 	return mp;
 }
 
-static struct mw_map *map_get(struct mw_model *m, uint64_t addr)
+static struct mw_map *map_get(struct mw_model *m, uint64_t addr, uint64_t now_ns)
 {
 	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(addr));
 
-	return mp ? mp : map_new(m, addr);
+	return mp ? mp : map_new(m, addr, now_ns);
 }
 
 static void set_type(struct mw_model *m, struct mw_map *mp, uint64_t maptype)
@@ -265,19 +397,28 @@ static void attribute_lock(struct mw_model *m, const struct mw_call_rec *r, stru
 
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
 {
+	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
+	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
 	struct map_hdr before, after;
 	struct frame_sym sym;
-	struct mw_map *mp = map_get(m, r->obj);
 
-	set_type(m, mp, r->ax);
 	map_hdr_decode(r->hdr_before, m->layout, &before);
 	map_hdr_decode(r->hdr_after, m->layout, &after);
+	/* Another seed at the address: another map lives there now (made where we did not see). */
+	if (mp && mp->seed_known && hb && before.seed != mp->seed) {
+		map_end(m, mp, "another map (another hash seed) was written at its address",
+			r->t_entry);
+		mp = NULL;
+	}
+	if (!mp)
+		mp = map_new(m, r->obj, r->t_entry);
+	set_type(m, mp, r->ax);
 	/*
 	 * The length when first seen: 0 for a map whose creation was seen; otherwise what the
 	 * first write found (a growth record, whose RET comes first, may have added the map).
 	 */
 	if (!mp->first_ns)
-		mp->first_len = before.count;
+		mp->first_len = hb ? before.count : ha ? after.count : 0;
 	switch (op) {
 	case MW_OP_ASSIGN: mp->assigns++; break;
 	case MW_OP_DELETE: mp->deletes++; break;
@@ -287,22 +428,32 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		mp->writing_at_entry++;
 	if (r->flags & MW_F_ON_STACK)
 		mp->on_stack = true;
-	mp->gone = false;	/* written: a map, whatever a re-read said before */
-	if (after.count > before.count)
-		mp->inserts++;
-	else if (after.count < before.count)
-		mp->removals++;
-	mp->hdr = after;
-	mp->dirty = true;
-	if (before.count > mp->peak_len)
+	if (hb && ha) {
+		if (after.count > before.count)
+			mp->inserts++;
+		else if (after.count < before.count)
+			mp->removals++;
+	}
+	if (hb && before.count > mp->peak_len) {
 		mp->peak_len = before.count;
-	if (after.count > mp->peak_len)
-		mp->peak_len = after.count;
-	if (mp->peak_len - after.count > mp->max_drop)
-		mp->max_drop = mp->peak_len - after.count;
+		mp->peak_ns = r->t_entry;
+	}
+	if (ha) {
+		mp->hdr = after;
+		mp->seed = after.seed;	/* a clear reseeds: the write carries the new seed */
+		mp->seed_known = true;
+		if (after.count > mp->peak_len) {
+			mp->peak_len = after.count;
+			mp->peak_ns = r->t_ret;
+		}
+		if (mp->peak_len - after.count > mp->max_drop)
+			mp->max_drop = mp->peak_len - after.count;
+	}
+	mp->dirty = true;
 	if (!mp->first_ns)
 		mp->first_ns = r->t_entry;
 	mp->last_ns = r->t_ret;
+	mp->last_ok_ns = r->t_ret;
 	g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
 	add_site(mp->sites, record_site(m, r, &sym), op, &sym);
 	attribute_lock(m, r, mp);
@@ -316,16 +467,24 @@ static void on_create(struct mw_model *m, const struct mw_call_rec *r)
 	if (!r->obj)
 		return;
 	/* The address is handed out again: whatever was there before is gone. */
-	mp = map_new(m, r->obj);
+	mp = map_new(m, r->obj, r->t_ret);
 	mp->created_seen = true;
-	record_site(m, r, &mp->created_at);
+	mp->created_at_pc = record_site(m, r, &mp->created_at);
 	if (r->fn != PROBE_MAKEMAP_SMALL) {
 		set_type(m, mp, r->ax);
 		mp->hint = r->bx;
 	}
-	map_hdr_decode(r->hdr_after, m->layout, &mp->hdr);
+	mp->made_maptype = mp->maptype;
+	if (!(r->flags & MW_F_HDR_AFTER_BAD)) {
+		map_hdr_decode(r->hdr_after, m->layout, &mp->hdr);
+		mp->seed = mp->hdr.seed;
+		mp->seed_known = true;
+	}
 	mp->first_ns = r->t_ret;
+	mp->made_ns = r->t_ret;
+	mp->last_ok_ns = r->t_ret;
 	mp->dirty = true;
+	made_of(m, mp)->made++;
 	/* sync.(*Map).dirtyLocked makes the new dirty map as large as what it will copy. */
 	if (r->caller) {
 		struct frame_sym caller;
@@ -394,7 +553,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 
 	if (!r->obj)
 		return;
-	mp = map_get(m, r->obj);
+	mp = map_get(m, r->obj, r->t_entry);
 	mp->growths++;
 	mp->dirty = true;
 }
@@ -411,14 +570,19 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	if (!mx) {
 		mx = g_new0(struct mw_mutex, 1);
 		mx->addr = addr;
-		mx->waits = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 		mx->waiters = g_hash_table_new(g_direct_hash, g_direct_equal);
 		mx->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
 		mx->maps = g_hash_table_new(g_direct_hash, g_direct_equal);
 		g_hash_table_insert(m->mutexes, GSIZE_TO_POINTER(addr), mx);
 	}
 	mx->total_ns += wait;
-	g_array_append_val(mx->waits, wait);
+	mx->nwaits++;
+	mx->hist[wait ? (63 - __builtin_clzll(wait)) % MW_WAIT_BUCKETS : 0]++;
+	/* Waits that ended before the map probes went on: the program's own contention. */
+	if (!m->maps_ns || r->t_ret < m->maps_ns) {
+		mx->base_ns += wait;
+		mx->base_waits++;
+	}
 	g_hash_table_add(mx->waiters, GSIZE_TO_POINTER(r->goid));
 	add_site(mx->sites, record_site(m, r, &sym), MW_OP_LOCK, &sym);
 	p = g_new(struct pending_lock, 1);
@@ -452,7 +616,7 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 
 static void on_overlap(struct mw_model *m, const struct mw_overlap_rec *o)
 {
-	struct mw_map *mp = map_get(m, o->map);
+	struct mw_map *mp = map_get(m, o->map, o->t);
 	uint64_t f[MW_STACK_DEPTH + 1];
 	int n;
 
@@ -521,53 +685,118 @@ GPtrArray *model_maps_sorted(const struct mw_model *m)
 	g_hash_table_iter_init(&it, m->maps);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		g_ptr_array_add(a, v);
+	for (guint i = 0; i < m->ended->len; i++)
+		g_ptr_array_add(a, g_ptr_array_index(m->ended, i));
 	g_ptr_array_sort(a, by_writes);
 	return a;
 }
 
-/* hmap: 2^B buckets of 8 slots, plus the old array while growing. */
-static void hmap_size(const struct mw_model *m, struct mw_map *mp)
+static gint by_made(gconstpointer a, gconstpointer b)
+{
+	const struct mw_made *x = *(struct mw_made *const *)a, *y = *(struct mw_made *const *)b;
+
+	if (x->made != y->made)
+		return x->made > y->made ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+GPtrArray *model_made_sorted(const struct mw_model *m)
+{
+	GPtrArray *a = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, m->made);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct mw_made *)v)->folded)
+			g_ptr_array_add(a, v);
+	g_ptr_array_sort(a, by_made);
+	return a;
+}
+
+/* A field of the map type descriptor, from the binary (0 if unknown). */
+static uint64_t maptype_field(const struct mw_model *m, const struct mw_map *mp, int off, int size)
+{
+	const uint8_t *t;
+	uint64_t v = 0;
+
+	if (!mp->maptype || off < 0 ||
+	    !(t = elfimg_at(&m->gb->img, mp->maptype + (uint64_t)off, (uint64_t)size)))
+		return 0;
+	memcpy(&v, t, (size_t)size);
+	return v;
+}
+
+/*
+ * Is the array at addr an allocation of at least need bytes (and not many times more)? With
+ * the heap's metadata only; true when it cannot be told. *size gets the slot's size.
+ */
+static bool array_ok(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t addr, uint64_t need,
+		     uint32_t sg, uint64_t *size)
+{
+	struct go_obj o;
+
+	*size = 0;
+	if (!rd || !goheap_ready(&m->heap) || !addr)
+		return true;
+	if (goheap_object(&m->heap, rd, ctx, addr, sg, sg, &o))
+		return true;	/* unreadable now: judged at the next re-read */
+	if (o.state == GO_OBJ_STACK || o.state == GO_OBJ_UNKNOWN)
+		return true;
+	if (o.state != GO_OBJ_MARKED && o.state != GO_OBJ_ALLOCATED)
+		return false;
+	*size = o.size;
+	return !need || (o.size >= need && o.size <= need + need / 4 + GO_PAGE_SIZE);
+}
+
+/* hmap: 2^B buckets of 8 slots, plus the old array while growing. NULL, or why not a map. */
+static const char *hmap_size(struct mw_model *m, struct mw_map *mp, mem_read_fn rd, void *ctx,
+			     uint32_t sg)
 {
 	const struct go_layout *l = m->layout;
-	const uint8_t *t;
-	uint16_t bsz;
-	uint64_t nb;
+	uint64_t nb, bsz, got, oldgot;
 
-	if (mp->hdr.B < 0 || mp->hdr.B > 56)
-		return;
+	if (mp->hdr.B < 0 || mp->hdr.B > MAX_LOG2_SLOTS)
+		return "its bucket count is impossible";
 	nb = 1ULL << mp->hdr.B;
+	bsz = maptype_field(m, mp, l->bucketsize_u16, 2);
+	if (!array_ok(m, rd, ctx, mp->hdr.buckets, nb * bsz, sg, &got))
+		return "its bucket array is not an allocation of the size its header implies";
+	if (mp->hdr.oldbuckets &&
+	    !array_ok(m, rd, ctx, mp->hdr.oldbuckets, nb / 2 * bsz, sg, &oldgot))
+		return "its old bucket array is not an allocation of the size its header implies";
 	mp->capacity = 8 * nb;
-	if (!mp->maptype || l->bucketsize_u16 < 0)
-		return;
-	t = elfimg_at(&m->gb->img, mp->maptype + (uint64_t)l->bucketsize_u16, 2);
-	if (!t)
-		return;
-	memcpy(&bsz, t, 2);
-	mp->old_bytes = mp->hdr.oldbuckets ? (mp->hdr.B > 0 ? nb / 2 : 1) * bsz : 0;
-	mp->bytes = nb * bsz + mp->old_bytes;
+	if (!bsz)
+		return NULL;
+	/* Observed slot sizes when the heap tells them; else what the header implies. */
+	mp->old_bytes = !mp->hdr.oldbuckets ? 0 : oldgot ? oldgot : (nb > 1 ? nb / 2 : 1) * bsz;
+	mp->bytes = (got ? got : nb * bsz) + mp->old_bytes;
+	return NULL;
 }
 
 #define SWISS_GROUP_SLOTS 8
-#define SWISS_MAX_DIR 65536
+#define SWISS_MAX_TABLE 1024	/* maxTableCapacity: a larger table splits */
 
 /* Swiss: a small map is one group; otherwise a directory of tables (entries may repeat). */
-static void swiss_size(const struct mw_model *m, struct mw_map *mp, mem_read_fn rd, void *ctx)
+static const char *swiss_size(struct mw_model *m, struct mw_map *mp, mem_read_fn rd, void *ctx,
+			      uint32_t sg)
 {
 	const struct go_layout *l = m->layout;
-	uint64_t gsz = 0, cap = 0, prev = 0, *dir;
-	const uint8_t *t;
+	uint64_t gsz = maptype_field(m, mp, l->groupsize_u64, 8), cap = 0, prev = 0, *dir, got;
 	int64_t n = mp->hdr.dirlen;
+	const char *why = NULL;
 
-	if (mp->maptype && l->groupsize_u64 >= 0 &&
-	    (t = elfimg_at(&m->gb->img, mp->maptype + (uint64_t)l->groupsize_u64, 8)))
-		memcpy(&gsz, t, 8);
 	if (n == 0) {
+		if (!array_ok(m, rd, ctx, mp->hdr.dirptr, gsz, sg, &got))
+			return "its group is not an allocation of a group's size";
 		mp->capacity = mp->hdr.dirptr ? SWISS_GROUP_SLOTS : 0;
 		mp->bytes = mp->hdr.dirptr ? gsz : 0;
-		return;
+		return NULL;
 	}
-	if (n < 0 || n > SWISS_MAX_DIR || l->table_capacity < 0 || !rd)
-		return;
+	if (n < 0 || n > (1 << 20) || l->table_capacity < 0 || !rd)
+		return NULL;
+	if (!array_ok(m, rd, ctx, mp->hdr.dirptr, (uint64_t)n * 8, sg, &got))
+		return "its table directory is not an allocation of the size its header implies";
 	dir = g_new(uint64_t, (gsize)n);
 	if (rd(ctx, mp->hdr.dirptr, dir, (size_t)n * 8) == 0) {
 		for (int64_t i = 0; i < n; i++) {
@@ -580,14 +809,21 @@ static void swiss_size(const struct mw_model *m, struct mw_map *mp, mem_read_fn 
 				cap = 0;
 				break;
 			}
+			if (c < SWISS_GROUP_SLOTS || c > SWISS_MAX_TABLE || (c & (c - 1))) {
+				why = "its tables do not have a table's capacity";
+				break;
+			}
 			cap += c;
 		}
-		if (cap) {
+		if (!why && cap && cap < mp->hdr.count)
+			why = "its tables hold fewer slots than its count";
+		if (!why && cap) {
 			mp->capacity = cap;
 			mp->bytes = gsz ? cap / SWISS_GROUP_SLOTS * gsz + (uint64_t)n * 8 : 0;
 		}
 	}
 	g_free(dir);
+	return why;
 }
 
 /* hmap: how long the old bucket array has been held without evacuation progress. */
@@ -605,42 +841,180 @@ static void track_evacuation(struct mw_map *mp, uint64_t now_ns)
 	}
 }
 
+/* Why the header read at mp's address is not mp any more, or NULL. */
+static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct map_hdr *h,
+			     mem_read_fn rd, void *ctx, uint32_t sg, bool have_sg)
+{
+	struct go_obj o;
+
+	if (!map_hdr_plausible(h, m->layout))
+		return "its header no longer reads as a map";
+	if (mp->seed_known && h->seed != mp->seed)
+		return "its hash seed changed: another map lives at its address";
+	if (!have_sg || mp->on_stack || goheap_object(&m->heap, rd, ctx, mp->addr, sg,
+						      mp->sg_known ? mp->sg_first : sg, &o))
+		return NULL;
+	switch (o.state) {
+	case GO_OBJ_STACK:
+		mp->on_stack = true;
+		return NULL;
+	case GO_OBJ_NOT_OBJECT: return "its header is not an allocated object";
+	case GO_OBJ_FREE: return "the GC collected it";
+	case GO_OBJ_REUSED: return "the GC collected it and its memory was allocated again";
+	default: break;
+	}
+	/* hmap and internal/runtime/maps.Map are 48 bytes: a slot of that size class. */
+	if (o.size < 48 || o.size > 64)
+		return "its header is not an allocation of a map header's size";
+	/* Marked by a GC whose marking began after we first saw the map: it was reachable. */
+	if (o.state == GO_OBJ_MARKED && mp->sg_known && (int32_t)(sg - mp->sg_first) >= 4)
+		mp->alive_marked = true;
+	return NULL;
+}
+
 void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_ns, bool all)
 {
+	uint32_t sg = 0;
+	bool have_sg = false;
 	GHashTableIter it;
 	gpointer v;
+	GPtrArray *done = g_ptr_array_new();
+
+	/* Resolve the heap's metadata against an address the program wrote as a map. */
+	if (rd && m->heap.hl && !goheap_ready(&m->heap)) {
+		g_hash_table_iter_init(&it, m->maps);
+		while (g_hash_table_iter_next(&it, NULL, &v) && m->heap.tries < 16)
+			if (((struct mw_map *)v)->assigns &&
+			    goheap_resolve(&m->heap, rd, ctx, ((struct mw_map *)v)->addr))
+				break;
+	}
+	if (rd && goheap_ready(&m->heap) && goheap_sweepgen(&m->heap, rd, ctx, &sg) == 0)
+		have_sg = true;
 
 	g_hash_table_iter_init(&it, m->maps);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct mw_map *mp = v;
 		uint8_t raw[MW_HDR_BYTES];
+		struct map_hdr h;
+		const char *why;
 
-		/*
-		 * A map on a goroutine stack is re-read too: if its frame is gone or the stack
-		 * moved, the header there no longer reads as a map and it is marked gone.
-		 */
-		if ((!all && !mp->dirty && !mp->hdr.oldbuckets) || mp->gone)
+		if (!all && !mp->dirty && !mp->hdr.oldbuckets)
 			continue;
 		mp->dirty = false;
-		if (rd && rd(ctx, mp->addr, raw, sizeof(raw)) == 0) {
-			struct map_hdr h;
+		if (!rd) {	/* sizes from the headers the records carried */
+			if (m->layout->impl == IMPL_HMAP)
+				hmap_size(m, mp, NULL, NULL, 0);
+			continue;
+		}
+		if (rd(ctx, mp->addr, raw, sizeof(raw)))
+			continue;	/* unreadable (the target exited): keep what was known */
+		map_hdr_decode(raw, m->layout, &h);
+		why = map_check(m, mp, &h, rd, ctx, sg, have_sg);
+		if (!why) {
+			struct map_hdr keep = mp->hdr;
 
-			map_hdr_decode(raw, m->layout, &h);
-			if (!map_hdr_plausible(&h, m->layout)) {
-				mp->gone = true;	/* keep what was last known */
-				continue;
-			}
 			mp->hdr = h;
-			if (mp->hdr.count > mp->peak_len)
-				mp->peak_len = mp->hdr.count;
-			if (mp->peak_len - mp->hdr.count > mp->max_drop)
-				mp->max_drop = mp->peak_len - mp->hdr.count;
+			why = m->layout->impl == IMPL_HMAP ? hmap_size(m, mp, rd, ctx, sg) :
+							     swiss_size(m, mp, rd, ctx, sg);
+			if (why)
+				mp->hdr = keep;
 		}
-		if (m->layout->impl == IMPL_HMAP) {
-			hmap_size(m, mp);
+		if (why) {
+			/* Ended: keep the last good state; nothing is taken from this read. */
+			mp->end_reason = why;
+			g_ptr_array_add(done, mp);
+			continue;
+		}
+		mp->validated = true;
+		if (!mp->sg_known && have_sg) {
+			mp->sg_first = sg;
+			mp->sg_known = true;
+		}
+		if (!mp->seed_known) {
+			mp->seed = h.seed;
+			mp->seed_known = true;
+		}
+		if (mp->hdr.count > mp->peak_len) {
+			mp->peak_len = mp->hdr.count;
+			mp->peak_ns = now_ns;
+		}
+		if (mp->peak_len - mp->hdr.count > mp->max_drop)
+			mp->max_drop = mp->peak_len - mp->hdr.count;
+		if (m->layout->impl == IMPL_HMAP)
 			track_evacuation(mp, now_ns);
-		} else {
-			swiss_size(m, mp, rd, ctx);
-		}
 	}
+	for (guint i = 0; i < done->len; i++) {
+		struct mw_map *mp = g_ptr_array_index(done, i);
+
+		map_end(m, mp, mp->end_reason, now_ns);
+	}
+	g_ptr_array_unref(done);
+}
+
+/* Is the map still alive at the end, and how do we know? (after the final refresh) */
+static enum mw_alive alive_at_end(const struct mw_model *m, const struct mw_map *mp,
+				  uint64_t end_ns, uint64_t recent_ns)
+{
+	if (mp->last_ns && mp->last_ns + recent_ns >= end_ns)
+		return MW_ALIVE_WRITTEN;
+	if (mp->on_stack || !mp->validated)
+		return MW_ALIVE_UNKNOWN;	/* a stack copy may be stale; never re-read */
+	if (mp->sg_known && mp->alive_marked)
+		return MW_ALIVE_MARKED;
+	return goheap_ready(&m->heap) ? MW_ALIVE_VALID : MW_ALIVE_UNKNOWN;
+}
+
+static gint by_count(gconstpointer a, gconstpointer b)
+{
+	const struct mw_site *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns)
+{
+	GHashTableIter it;
+	gpointer v;
+	GPtrArray *fold = g_ptr_array_new();
+
+	g_hash_table_iter_init(&it, m->maps);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct mw_map *mp = v;
+		struct mw_made *md;
+
+		mp->alive = alive_at_end(m, mp, end_ns, recent_ns);
+		if (!mp->created_seen)
+			continue;
+		md = made_of(m, mp);
+		/* One of many made at its site, most of which ended: short-lived, counted there. */
+		if (md->made >= MW_SHORT_LIVED_MIN && md->ended * 2 >= md->made)
+			g_ptr_array_add(fold, mp);
+	}
+	for (guint i = 0; i < fold->len; i++) {
+		struct mw_map *mp = g_ptr_array_index(fold, i);
+		struct mw_made *md = made_of(m, mp);
+
+		md->alive_at_end++;
+		if (!md->type[0])
+			memcpy(md->type, mp->type, sizeof(md->type));
+		md->writes += mp->assigns + mp->deletes + mp->clears;
+		made_life(m, md, mp);
+		md->folded++;
+		g_hash_table_remove(m->maps, GSIZE_TO_POINTER(mp->addr));
+	}
+	g_ptr_array_unref(fold);
+
+	g_hash_table_iter_init(&it, m->maps);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_array_sort(((struct mw_map *)v)->sites, by_count);
+	for (guint i = 0; i < m->ended->len; i++)
+		g_array_sort(((struct mw_map *)g_ptr_array_index(m->ended, i))->sites, by_count);
+	g_hash_table_iter_init(&it, m->mutexes);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_array_sort(((struct mw_mutex *)v)->sites, by_count);
+	g_hash_table_iter_init(&it, m->syncmaps);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_array_sort(((struct mw_syncmap *)v)->sites, by_count);
 }

@@ -11,6 +11,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include "../bpf/mapwatch.h"
+#include "goheap.h"
 #include "probes.h"
 #include "symbolize.h"
 
@@ -30,6 +31,15 @@ struct map_hdr {
 void map_hdr_decode(const uint8_t *raw, const struct go_layout *l, struct map_hdr *h);
 /* Pure: could this header belong to a live map? (A freed or reused one often cannot.) */
 bool map_hdr_plausible(const struct map_hdr *h, const struct go_layout *l);
+
+/* What shows that a map is alive as the capture ends (lingering findings need one). */
+enum mw_alive {
+	MW_ALIVE_UNKNOWN = 0,	/* nothing: not judged */
+	MW_ALIVE_VALID,		/* its header and tables validate and are allocated (no GC since) */
+	MW_ALIVE_MARKED,	/* marked by a GC that began after mapwatch first saw it */
+	MW_ALIVE_WRITTEN,	/* the program wrote it in the last part of the capture */
+};
+const char *mw_alive_name(enum mw_alive a);
 
 struct mw_site {
 	uint64_t pc;			/* link-time PC of the call in the user's frame */
@@ -51,8 +61,22 @@ struct mw_map {
 	bool created_seen;		/* its creation was probed */
 	bool syncmap_dirty;		/* a sync.Map's dirty map (made by dirtyLocked) */
 	bool on_stack;			/* header on a goroutine stack: moves if the stack is copied */
-	bool gone;			/* its header no longer reads as a map (freed, reused) */
+	bool gone;			/* ended: no longer this map (end_reason says why) */
+	const char *end_reason;		/* static string */
+	uint64_t end_ns;
+	uint64_t seed;			/* hash seed: another map at the address has another */
+	bool seed_known;
+	uint32_t sg_first;		/* mheap_.sweepgen when first validated */
+	bool sg_known;
+	bool validated;			/* a re-read header validated at least once */
+	bool alive_marked;		/* marked by a GC that began after sg_first */
+	enum mw_alive alive;		/* set by model_finish */
+	uint64_t peak_ns;		/* when the count last reached a new peak */
+	uint64_t made_ns;		/* creation (RET of makemap), 0 not seen */
+	uint64_t last_ok_ns;		/* last write or validated re-read */
 	struct frame_sym created_at;
+	uint64_t created_at_pc;		/* link-time PC of the creating call (site key) */
+	uint64_t made_maptype;		/* maptype known at creation (site key) */
 	uint64_t hint;
 	struct map_hdr hdr;		/* latest known */
 	uint64_t first_len;		/* len when first seen */
@@ -72,16 +96,45 @@ struct mw_map {
 	GArray *sites;			/* struct mw_site */
 };
 
-/* Maps a growth, shrink or stall finding can be about: not gone, not sync.Map internals. */
+/*
+ * Maps a lingering finding (growth, shrink, stall) can be about: still this map at the end,
+ * written by the program during the capture, with evidence that it is alive (model_finish),
+ * and not sync.Map internals.
+ */
 static inline bool map_is_durable(const struct mw_map *mp)
 {
-	return !mp->gone && !mp->syncmap_dirty;
+	return !mp->gone && !mp->syncmap_dirty && mp->alive != MW_ALIVE_UNKNOWN &&
+	       mp->assigns + mp->deletes + mp->clears > 0;
 }
 
+/*
+ * Maps made at one site (creation PC and type) during the capture. Servers make thousands of
+ * short-lived maps (a header map per request); those are reported here, not one by one.
+ */
+#define MW_LIFE_SAMPLES 512
+struct mw_made {
+	uint64_t pc;			/* link-time PC of the creating call */
+	uint64_t maptype;
+	char type[256];
+	struct frame_sym site;
+	uint64_t made, ended, alive_at_end, folded;
+	uint64_t peak_len;		/* largest count any of them reached */
+	uint64_t writes;
+	uint64_t nlife;			/* lives seen (creation to last sign of life) */
+	uint64_t life_ns[MW_LIFE_SAMPLES];	/* a uniform sample of them */
+};
+/* Median of the sampled lives, ns. */
+uint64_t mw_made_median_life(const struct mw_made *md);
+/* Maps from a site that makes this many, most of them ended, are short-lived. */
+#define MW_SHORT_LIVED_MIN 10
+
+#define MW_WAIT_BUCKETS 48		/* log2 histogram of lock waits, ns */
 struct mw_mutex {
 	uint64_t addr;
 	uint64_t total_ns;
-	GArray *waits;			/* uint64_t ns, one per slow-path lock */
+	uint64_t nwaits;
+	uint64_t hist[MW_WAIT_BUCKETS];	/* waits by floor(log2(ns)) */
+	uint64_t base_ns, base_waits;	/* waits while map probes were detached (baseline) */
 	GHashTable *waiters;		/* set of goids */
 	GArray *sites;			/* struct mw_site: where the lock was taken */
 	GHashTable *maps;		/* map addr -> ns waited before writing it (gsize) */
@@ -106,6 +159,13 @@ struct mw_model {
 	GHashTable *syncmaps;		/* addr -> struct mw_syncmap * */
 	GHashTable *copy_hint;		/* goid -> size of the dirty map dirtyLocked just made */
 	GHashTable *folded;		/* GBytes {probe id, link-time PCs innermost first} -> count */
+	GHashTable *made;		/* GBytes {pc, maptype} -> struct mw_made * */
+	GPtrArray *ended;		/* struct mw_map *: ended maps not made during the capture */
+	struct go_heap heap;
+	uint64_t start_ns;		/* capture started (CLOCK_MONOTONIC) */
+	uint64_t maps_ns;		/* map probes attached (the lock baseline ended); 0 before */
+	uint64_t baseline_ns;		/* lock baseline: from start_ns to maps_ns, 0 none */
+	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* write records accepted */
 	uint64_t rejected;		/* malformed records */
@@ -117,6 +177,8 @@ struct mw_model {
 
 void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layout *l,
 		uint64_t bias);
+/* Validate re-read headers against the Go heap's metadata from now on (NULL: structure only). */
+void model_use_heap(struct mw_model *m, const struct go_heap_layout *hl);
 void model_free(struct mw_model *m);
 /* Decode one ring-buffer record (any type; size checked). 0, or -1 if it is not valid. */
 int model_ingest(struct mw_model *m, const void *data, size_t size);
@@ -125,11 +187,10 @@ int model_ingest(struct mw_model *m, const void *data, size_t size);
  * the ingest path only counts raw stacks. Caller unrefs the table.
  */
 GHashTable *model_folded_stacks(const struct mw_model *m);
-/* Maps sorted by writes, most first (array of struct mw_map *; g_ptr_array_unref it). */
+/* Maps sorted by writes, most first, ended ones included (g_ptr_array_unref it). */
 GPtrArray *model_maps_sorted(const struct mw_model *m);
-
-/* Reads target memory: 0, or -1 if [addr, addr+n) cannot be read. */
-typedef int (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t n);
+/* Creation sites of short-lived maps, most made first (g_ptr_array_unref it). */
+GPtrArray *model_made_sorted(const struct mw_model *m);
 
 /*
  * Re-read the headers of maps written since the last refresh (all maps if all) and work out
@@ -137,5 +198,13 @@ typedef int (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t n);
  * now_ns is CLOCK_MONOTONIC, the clock of the records. Unreadable maps keep what was known.
  */
 void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_ns, bool all);
+
+/*
+ * The capture is over (after the last model_refresh): sort every site list by count, fold
+ * short-lived maps into their creation site, and decide for each map what shows it alive at
+ * end_ns (written within recent_ns, marked by a GC, or validated). Detectors and reports only
+ * read the model after this.
+ */
+void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns);
 
 #endif

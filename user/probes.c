@@ -54,6 +54,22 @@ const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, 
 	return dflt;
 }
 
+static const struct go_heap_layout heap_layouts[] = {
+#define HEAP(mi, ar, sg, has, st, np, ne, nes, fi, fis, ab, es, sta, ssg)                        \
+	{ mi, ar, sg, has, st, np, ne, nes, fi, fis, ab, es, sta, ssg },
+#include "../probes/heap.def"
+#undef HEAP
+	{ .minor = -1 },
+};
+
+const struct go_heap_layout *go_heap_layout_for(int minor)
+{
+	for (const struct go_heap_layout *h = heap_layouts; h->minor >= 0; h++)
+		if (h->minor == minor)
+			return h;
+	return NULL;
+}
+
 unsigned long long probe_cookie(int id)
 {
 	const struct probe_def *d = &probe_defs[id];

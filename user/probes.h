@@ -60,6 +60,33 @@ struct go_layout {
 	int syncmap_dirty;		/* sync.Map.dirty; -1: HashTrieMap (Go >= 1.24) */
 };
 
+/*
+ * The Go heap's metadata, to tell a live map from freed or reused memory (user/goheap.c):
+ * mheap_.arenas -> heapArena.spans[page] -> mspan. Offsets from probes/heap.def; -1 absent.
+ */
+struct go_heap_layout {
+	int minor;
+	int arenas, sweepgen;		/* runtime.mheap */
+	int ha_spans;			/* runtime.heapArena.spans */
+	int sp_start, sp_npages, sp_nelems, sp_nelems_size, sp_freeindex, sp_freeindex_size;
+	int sp_allocbits, sp_elemsize, sp_state, sp_sweepgen;	/* runtime.mspan */
+};
+
+/*
+ * Constants of the Go heap on linux/amd64, the same in every release from 1.19 (the offsets
+ * generator checks them against each toolchain's DWARF): 8 KiB pages, 64 MiB arenas indexed
+ * from arenaBaseOffset in one level of 2^22 entries; span states.
+ */
+#define GO_PAGE_SIZE 8192
+#define GO_HEAP_ARENA_BYTES (64 << 20)
+#define GO_ARENA_BASE_OFFSET 0xffff800000000000ULL
+#define GO_ARENA_L2_ENTRIES (1ULL << 22)
+#define GO_SPAN_INUSE 1
+#define GO_SPAN_MANUAL 2
+
+/* The heap layout for a Go release (minor version), or NULL. */
+const struct go_heap_layout *go_heap_layout_for(int minor);
+
 /* The layout for a binary's Go version and experiments, or NULL (message in err). */
 const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, size_t errlen);
 const char *impl_name(int impl);

@@ -19,6 +19,9 @@ struct capture_meta {
 	const char *map_impl;
 	bool stripped, pie;
 	const char *offsets;		/* "catalogue" or "dwarf" */
+	const char *validation;		/* "heap" (span metadata) or "structure" */
+	double lock_baseline_s;		/* lock waits measured without map probes, 0 none */
+	uint64_t stats[MW_STAT__MAX];	/* BPF's counters */
 	struct timespec started;	/* CLOCK_REALTIME */
 	double duration_s;
 	const char *end_reason;		/* "duration", "signal", "target exited" */

@@ -32,15 +32,6 @@ static json_object *site_json(const struct mw_site *s)
 	return o;
 }
 
-static gint by_count(gconstpointer a, gconstpointer b)
-{
-	const struct mw_site *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return x->pc < y->pc ? -1 : x->pc > y->pc;
-}
-
 static json_object *sym_json(const struct frame_sym *s)
 {
 	json_object *o = json_object_new_object();
@@ -80,11 +71,64 @@ static json_object *map_json(struct mw_map *mp)
 	json_object_object_add(o, "concurrent_writes", json_object_new_uint64(mp->overlaps));
 	json_object_object_add(o, "on_stack", json_object_new_boolean(mp->on_stack));
 	json_object_object_add(o, "gone", json_object_new_boolean(mp->gone));
-	g_array_sort(mp->sites, by_count);
+	json_object_object_add(o, "ended", jstr_or_null(mp->gone ? mp->end_reason : NULL));
+	json_object_object_add(o, "alive_at_end",
+			       mp->gone ? NULL : json_object_new_string(mw_alive_name(mp->alive)));
 	for (guint i = 0; i < mp->sites->len; i++)
 		json_object_array_add(sites,
 				      site_json(&g_array_index(mp->sites, struct mw_site, i)));
 	json_object_object_add(o, "sites", sites);
+	return o;
+}
+
+/* Maps made during the capture at sites that make many short-lived ones, per site. */
+static json_object *short_lived_json(const struct mw_model *m)
+{
+	json_object *a = json_object_new_array();
+	GPtrArray *made = model_made_sorted(m);
+
+	for (guint i = 0; i < made->len; i++) {
+		const struct mw_made *md = g_ptr_array_index(made, i);
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "type", jstr_or_null(md->type));
+		json_object_object_add(o, "created_at", sym_json(&md->site));
+		json_object_object_add(o, "made", json_object_new_uint64(md->made));
+		json_object_object_add(o, "ended", json_object_new_uint64(md->ended));
+		json_object_object_add(o, "alive_at_end", json_object_new_uint64(md->alive_at_end));
+		json_object_object_add(o, "writes", json_object_new_uint64(md->writes));
+		json_object_object_add(o, "peak_len", json_object_new_uint64(md->peak_len));
+		/* from creation to the last write seen: how long each was in use */
+		json_object_object_add(o, "median_life_ms",
+				       json_object_new_double((double)mw_made_median_life(md) / 1e6));
+		json_object_array_add(a, o);
+	}
+	g_ptr_array_unref(made);
+	return a;
+}
+
+/* BPF's counters, by name: what was lost, dropped as stale, or could not be read. */
+static json_object *counters_json(const uint64_t *st)
+{
+	static const char *const names[MW_STAT__MAX] = {
+		[MW_STAT_ENTRY_HITS] = "entry_hits",
+		[MW_STAT_RET_HITS] = "ret_hits",
+		[MW_STAT_RB_DROPS] = "ring_buffer_full",
+		[MW_STAT_RET_NO_ENTRY] = "ret_without_entry",
+		[MW_STAT_INFLIGHT_FULL] = "inflight_table_full",
+		[MW_STAT_REENTRY] = "entry_reentered",
+		[MW_STAT_NO_TARGET] = "hits_in_other_processes",
+		[MW_STAT_WRITERS_FULL] = "writer_table_full",
+		[MW_STAT_UNWOUND] = "calls_unwound_by_panic",
+		[MW_STAT_STALE] = "stale_entries_dropped",
+		[MW_STAT_GOID_FAIL] = "goroutine_unreadable",
+		[MW_STAT_HDR_FAIL] = "header_unreadable",
+	};
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < MW_STAT__MAX; i++)
+		if (names[i])
+			json_object_object_add(o, names[i], json_object_new_uint64(st[i]));
 	return o;
 }
 
@@ -109,7 +153,6 @@ static json_object *syncmaps_json(const struct mw_model *m)
 		json_object_object_add(o, "writes", ops);
 		json_object_object_add(o, "dirty_rebuilds", json_object_new_uint64(sm->rebuilds));
 		json_object_object_add(o, "entries_copied", json_object_new_uint64(sm->copied));
-		g_array_sort(sm->sites, by_count);
 		for (guint i = 0; i < sm->sites->len; i++)
 			json_object_array_add(sites, site_json(&g_array_index(sm->sites,
 									 struct mw_site, i)));
@@ -137,17 +180,21 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(t, "stripped", json_object_new_boolean(meta->stripped));
 	json_object_object_add(t, "pie", json_object_new_boolean(meta->pie));
 	json_object_object_add(t, "offsets", jstr_or_null(meta->offsets));
+	json_object_object_add(t, "map_validation", jstr_or_null(meta->validation));
 	json_object_object_add(doc, "target", t);
 	gmtime_r(&meta->started.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_object_object_add(doc, "started_at", json_object_new_string(when));
 	json_object_object_add(doc, "duration_s", json_object_new_double(meta->duration_s));
 	json_object_object_add(doc, "ended_by", json_object_new_string(meta->end_reason));
+	json_object_object_add(doc, "lock_baseline_s", json_object_new_double(meta->lock_baseline_s));
 
 	for (guint i = 0; i < sorted->len; i++)
 		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i)));
 	g_ptr_array_unref(sorted);
 	json_object_object_add(doc, "maps", maps);
+	json_object_object_add(doc, "short_lived", short_lived_json(m));
+	json_object_object_add(doc, "maps_ended", json_object_new_uint64(m->ended_maps));
 	json_object_object_add(doc, "sync_maps", syncmaps_json(m));
 	json_object_object_add(doc, "findings", findings ? findings : json_object_new_array());
 	if (m->fatal) {
@@ -164,6 +211,8 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(ev, "total", json_object_new_uint64(meta->events_total));
 	json_object_object_add(ev, "lost", json_object_new_uint64(meta->events_lost));
 	json_object_object_add(ev, "rejected", json_object_new_uint64(m->rejected));
+	/* ring buffer full or in-flight table full: records that never reached us */
+	json_object_object_add(ev, "counters", counters_json(meta->stats));
 	json_object_object_add(doc, "events", ev);
 	json_object_object_add(ov, "probe_hits", json_object_new_uint64(meta->probe_hits));
 	json_object_object_add(ov, "estimated_target_cpu_s",

@@ -62,6 +62,9 @@ static void print_map(json_object *mp, FILE *out)
 	if (b)
 		fprintf(out, "  B=%d", json_object_get_int(b));
 	fprintf(out, "  growths %" PRIu64 "\n", u64(mp, "growths"));
+	if (str(mp, "ended", NULL))
+		fprintf(out, "    ended during the capture: %s (last known state above)\n",
+			str(mp, "ended", ""));
 	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64
 		     "  writer goroutines %" PRIu64 "\n",
 		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
@@ -81,7 +84,7 @@ void report_print_text(json_object *doc, FILE *out)
 	json_object *cpu = get(ov, "estimated_target_cpu_s"), *per = get(ov, "per_hit_us");
 	json_object *stripped = get(t, "stripped"), *pie = get(t, "pie");
 	size_t nmaps = maps ? json_object_array_length(maps) : 0;
-	json_object *sms = get(doc, "sync_maps");
+	json_object *sms = get(doc, "sync_maps"), *sl = get(doc, "short_lived");
 
 	fprintf(out, "mapwatch capture of PID %" PRIu64 " (%s)\n", u64(t, "pid"),
 		str(t, "exe", "?"));
@@ -92,6 +95,9 @@ void report_print_text(json_object *doc, FILE *out)
 		json_object_get_double(get(doc, "duration_s")), str(doc, "started_at", "?"),
 		str(doc, "ended_by", "?"));
 
+	if (json_object_get_double(get(doc, "lock_baseline_s")) > 0)
+		fprintf(out, "  lock waits measured for %.1f s before the map probes went on\n",
+			json_object_get_double(get(doc, "lock_baseline_s")));
 	if (get(doc, "target_died"))
 		fprintf(out, "  THE TARGET DIED: runtime.fatal(\"%s\") in %s\n",
 			str(get(doc, "target_died"), "message", "?"),
@@ -117,6 +123,20 @@ void report_print_text(json_object *doc, FILE *out)
 		fprintf(out, "  no map writes seen\n");
 	for (size_t i = 0; i < nmaps; i++)
 		print_map(json_object_array_get_idx(maps, i), out);
+
+	for (size_t i = 0; sl && i < json_object_array_length(sl); i++) {
+		json_object *s = json_object_array_get_idx(sl, i), *cr = get(s, "created_at");
+
+		if (!i)
+			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n",
+				json_object_array_length(sl));
+		fprintf(out, "  %s made in %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
+			     " ended during the capture, median life %.1f ms, peak %" PRIu64
+			     " entries\n",
+			str(s, "type", "(type unknown)"), str(cr, "function", "?"), str(cr, "file", "?"),
+			u64(cr, "line"), u64(s, "made"), u64(s, "ended"),
+			json_object_get_double(get(s, "median_life_ms")), u64(s, "peak_len"));
+	}
 
 	for (size_t i = 0; sms && i < json_object_array_length(sms); i++) {
 		json_object *sm = json_object_array_get_idx(sms, i), *sites = get(sm, "sites");

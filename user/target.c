@@ -29,8 +29,10 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 		return MW_EXIT_UNSUPPORTED;
 	}
 	t->layout = go_layout_for(&t->gb.bi, e, sizeof(e));
-	if (t->layout)
+	if (t->layout) {
+		t->heap = go_heap_layout_for(t->layout->minor);
 		return MW_EXIT_OK;
+	}
 	/* Not in the catalogue: the binary's own DWARF, if it kept it, has every offset. */
 	if (t->gb.img.has_dwarf) {
 		char e2[256];
@@ -38,6 +40,11 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 		if (!dwarf_layout_read(&t->gb, path, &t->dwarf_layout, e2, sizeof(e2))) {
 			t->layout = &t->dwarf_layout;
 			t->layout_from_dwarf = true;
+			/* Without the heap's layout, headers are validated by structure alone. */
+			if (!dwarf_heap_read(path, &t->dwarf_heap, e2, sizeof(e2))) {
+				t->dwarf_heap.minor = t->layout->minor;
+				t->heap = &t->dwarf_heap;
+			}
 			return MW_EXIT_OK;
 		}
 		snprintf(err, errlen, "%s: %s, and its DWARF is incomplete: %s", t->exe, e, e2);

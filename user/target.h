@@ -16,6 +16,8 @@ struct target {
 	const struct go_layout *layout;
 	struct go_layout dwarf_layout;	/* when the release is not in the catalogue */
 	bool layout_from_dwarf;
+	const struct go_heap_layout *heap;	/* NULL: headers validated by structure only */
+	struct go_heap_layout dwarf_heap;
 	uint64_t bias;			/* runtime address - link-time address (PIE) */
 };
 

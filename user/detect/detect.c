@@ -15,6 +15,11 @@ void detect_defaults(struct detect_opts *o)
 	};
 }
 
+double detect_recent_s(double duration_s)
+{
+	return duration_s * 0.25 > 1.5 ? duration_s * 0.25 : 1.5;
+}
+
 const char detect_threshold_help[] =
 	"growth_min=10000 growth_base=1000 growth_pct=50 growth_insert_ratio=10 "
 	"contention_pct=10 contention_ms=100 shrink_ratio=16 shrink_min_mib=1 stall_s=5 "
@@ -42,8 +47,8 @@ int detect_set(struct detect_opts *o, const char *arg, char *err, size_t errlen)
 	}
 	errno = 0;
 	v = strtod(eq + 1, &end);
-	if (errno || end == eq + 1 || *end || v < 0) {
-		snprintf(err, errlen, "--threshold %s: not a number >= 0", arg);
+	if (errno || end == eq + 1 || *end || !(v >= 0) || v > 1e15) {
+		snprintf(err, errlen, "--threshold %s: not a finite number >= 0", arg);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -27,8 +27,12 @@ struct detect_ctx {
 	const struct mw_model *m;
 	const struct detect_opts *o;
 	double duration_s;
-	uint64_t end_ns;		/* CLOCK_MONOTONIC at the end of the capture */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC at the start of the capture */
+	uint64_t end_ns;		/* CLOCK_MONOTONIC at the end (before detaching) */
 };
+
+/* The last part of the capture in which growth must still be seen to be "unbounded". */
+double detect_recent_s(double duration_s);
 
 void detect_defaults(struct detect_opts *o);
 /* "name=value"; 0, or -1 with a message. */
@@ -51,6 +55,8 @@ void detect_syncmap_churn(const struct detect_ctx *c, json_object *out);
 json_object *finding_new(const char *kind, const char *severity, uint64_t map,
 			 const char *summary);
 void finding_add_sites(json_object *f, const GArray *sites, int max);	/* struct mw_site */
+/* The evidence that the map is alive at the end, in words, into the finding's evidence. */
+void finding_add_alive(json_object *f, const struct mw_map *mp);
 void finding_add_site(json_object *f, const struct frame_sym *s);
 json_object *finding_evidence(json_object *f);
 /* "map[string]int (created at main.f main.go:12)" or "map 0xc000... of unknown type" */

@@ -27,21 +27,44 @@ json_object *finding_evidence(json_object *f)
 	return e;
 }
 
-void finding_add_site(json_object *f, const struct frame_sym *s)
+static json_object *site_obj(const struct frame_sym *s)
 {
-	json_object *sites = NULL, *o = json_object_new_object();
+	json_object *o = json_object_new_object();
 
-	json_object_object_get_ex(f, "sites", &sites);
 	json_object_object_add(o, "function", json_object_new_string(s->function));
 	json_object_object_add(o, "file", json_object_new_string(s->file));
 	json_object_object_add(o, "line", json_object_new_int(s->line));
-	json_object_array_add(sites, o);
+	return o;
 }
 
+void finding_add_site(json_object *f, const struct frame_sym *s)
+{
+	json_object *sites = NULL;
+
+	json_object_object_get_ex(f, "sites", &sites);
+	json_object_array_add(sites, site_obj(s));
+}
+
+/* The user's most frequent sites (the model sorts them by count), with their counts. */
 void finding_add_sites(json_object *f, const GArray *sites, int max)
 {
-	for (guint i = 0; i < sites->len && (int)i < max; i++)
-		finding_add_site(f, &g_array_index(sites, struct mw_site, i).sym);
+	json_object *a = NULL;
+
+	json_object_object_get_ex(f, "sites", &a);
+	for (guint i = 0; i < sites->len && (int)i < max; i++) {
+		const struct mw_site *s = &g_array_index(sites, struct mw_site, i);
+		json_object *o = site_obj(&s->sym);
+
+		json_object_object_add(o, "op", json_object_new_string(op_name(s->op)));
+		json_object_object_add(o, "count", json_object_new_uint64(s->count));
+		json_object_array_add(a, o);
+	}
+}
+
+void finding_add_alive(json_object *f, const struct mw_map *mp)
+{
+	json_object_object_add(finding_evidence(f), "alive_at_end",
+			       json_object_new_string(mw_alive_name(mp->alive)));
 }
 
 void site_label(const struct frame_sym *s, char *buf, size_t len)

@@ -21,7 +21,7 @@ void detect_no_shrink(const struct detect_ctx *c, json_object *out)
 		json_object *f, *e;
 
 		if (!map_is_durable(mp))
-			continue;	/* freed, or sync.Map internals */
+			continue;	/* ended, never written, not shown alive, sync.Map internals */
 		if (!cap || !mp->bytes || (double)cap < o->shrink_ratio * (double)(len ? len : 1) ||
 		    (double)mp->bytes < o->shrink_min_mib * 1048576.0)
 			continue;
@@ -41,7 +41,9 @@ void detect_no_shrink(const struct detect_ctx *c, json_object *out)
 		json_object_object_add(e, "peak_len", json_object_new_uint64(mp->peak_len));
 		json_object_object_add(e, "capacity", json_object_new_uint64(cap));
 		json_object_object_add(e, "bytes", json_object_new_uint64(mp->bytes));
-		json_object_object_add(e, "bytes_wasted", json_object_new_uint64((uint64_t)wasted));
+		json_object_object_add(e, "bytes_wasted_estimate",
+				       json_object_new_uint64((uint64_t)wasted));
+		finding_add_alive(f, mp);
 		json_object_array_add(out, f);
 	}
 }

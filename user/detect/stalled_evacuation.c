@@ -26,11 +26,15 @@ void detect_stalled_evacuation(const struct detect_ctx *c, json_object *out)
 		char label[512], sum[2048];
 		json_object *f, *e;
 
-		if (!map_is_durable(mp))
-			continue;	/* freed, or sync.Map internals */
+		if (!map_is_durable(mp) || mp->on_stack)
+			continue;	/* ended, not shown alive, a stack copy, sync.Map internals */
 		if (!mp->hdr.oldbuckets || !mp->evac_since_ns || c->end_ns < mp->evac_since_ns)
 			continue;
-		held = (double)(c->end_ns - mp->evac_since_ns) / 1e9;
+		/* Seen stalled from the later of the capture's start and the last progress. */
+		held = (double)(c->end_ns - (mp->evac_since_ns > c->start_ns ? mp->evac_since_ns :
+									   c->start_ns)) / 1e9;
+		if (held > c->duration_s)
+			held = c->duration_s;
 		if (held < need)
 			continue;
 		map_label(mp, label, sizeof(label));
@@ -46,6 +50,7 @@ void detect_stalled_evacuation(const struct detect_ctx *c, json_object *out)
 		json_object_object_add(e, "old_bucket_bytes", json_object_new_uint64(mp->old_bytes));
 		json_object_object_add(e, "nevacuate", json_object_new_uint64(mp->hdr.nevacuate));
 		json_object_object_add(e, "B", json_object_new_int(mp->hdr.B));
+		finding_add_alive(f, mp);
 		json_object_array_add(out, f);
 	}
 }

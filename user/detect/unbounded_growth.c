@@ -2,7 +2,9 @@
 /*
  * unbounded_growth: the live count only rises (a cache without eviction): it rose by at least
  * growth_min entries (or growth_pct percent from at least growth_base), inserts outnumber
- * deletes by growth_insert_ratio, and it never fell back by more than a tenth of the rise.
+ * deletes by growth_insert_ratio, it never fell back by more than a tenth of the rise, and it
+ * was still reaching new highs in the last part of the capture (a map that filled up to a
+ * bound and stayed there is not unbounded). Only maps alive at the end are judged.
  */
 #include <stdio.h>
 #include "detect.h"
@@ -10,6 +12,7 @@
 void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 {
 	const struct detect_opts *o = c->o;
+	double recent = detect_recent_s(c->duration_s);
 	GHashTableIter it;
 	gpointer v;
 
@@ -22,7 +25,7 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 		json_object *f, *e;
 
 		if (!map_is_durable(mp))
-			continue;	/* freed, or sync.Map internals */
+			continue;	/* ended, never written, not shown alive, sync.Map internals */
 		if (to <= from)
 			continue;
 		rise = to - from;
@@ -33,10 +36,16 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 			continue;
 		if (mp->max_drop * 10 > rise)
 			continue;
-		span = mp->last_ns > mp->first_ns ? (double)(mp->last_ns - mp->first_ns) / 1e9 :
-						    c->duration_s;
-		if (span <= 0)
-			span = c->duration_s > 0 ? c->duration_s : 1;
+		if (!mp->peak_ns || (double)(c->end_ns - mp->peak_ns) / 1e9 > recent)
+			continue;	/* stopped growing: bounded, or done */
+		/* The rate over the time the map was watched growing, from inserts seen. */
+		if (rise > mp->inserts && mp->inserts)
+			rise = mp->inserts;
+		span = mp->peak_ns > mp->first_ns ? (double)(mp->peak_ns - mp->first_ns) / 1e9 : 0;
+		if (span < 0.001)
+			span = 0.001;
+		if (span > c->duration_s && c->duration_s > 0)
+			span = c->duration_s;
 		rate = (double)rise / span;
 		bps = to && mp->bytes ? rate * (double)mp->bytes / (double)to : 0;
 		map_label(mp, label, sizeof(label));
@@ -46,19 +55,22 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 		else
 			snprintf(site, sizeof(site), "?");
 		snprintf(sum, sizeof(sum),
-			 "%s grew from %llu to %llu entries (+%.0f/s) and never shrank; it is written "
-			 "in %s: bound it (evict old entries, LRU or TTL) or delete what is no longer "
-			 "needed",
-			 label, (unsigned long long)from, (unsigned long long)to, rate, site);
+			 "%s grew from %llu to %llu entries (+%.0f/s) and was still growing at the "
+			 "end; it is written in %s: bound it (evict old entries, LRU or TTL) or delete "
+			 "what is no longer needed",
+			 label, (unsigned long long)from, (unsigned long long)mp->hdr.count, rate, site);
 		f = finding_new("unbounded_growth", "warning", mp->addr, sum);
 		finding_add_sites(f, mp->sites, 3);
 		e = finding_evidence(f);
 		json_object_object_add(e, "len_first_seen", json_object_new_uint64(from));
-		json_object_object_add(e, "len", json_object_new_uint64(to));
+		json_object_object_add(e, "len", json_object_new_uint64(mp->hdr.count));
 		json_object_object_add(e, "inserts", json_object_new_uint64(mp->inserts));
 		json_object_object_add(e, "removals", json_object_new_uint64(mp->removals));
 		json_object_object_add(e, "entries_per_s", json_object_new_double(rate));
-		json_object_object_add(e, "bytes_per_s", json_object_new_double(bps));
+		json_object_object_add(e, "bytes_per_s_estimate", json_object_new_double(bps));
+		json_object_object_add(e, "last_new_high_s_before_end",
+				       json_object_new_double((double)(c->end_ns - mp->peak_ns) / 1e9));
+		finding_add_alive(f, mp);
 		json_object_array_add(out, f);
 	}
 }
