@@ -766,11 +766,14 @@ static const char *hmap_size(struct mw_model *m, struct mw_map *mp, mem_read_fn 
 	    !array_ok(m, rd, ctx, mp->hdr.oldbuckets, nb / 2 * bsz, sg, &oldgot))
 		return "its old bucket array is not an allocation of the size its header implies";
 	mp->capacity = 8 * nb;
-	if (!bsz)
-		return NULL;
 	/* Observed slot sizes when the heap tells them; else what the header implies. */
-	mp->old_bytes = !mp->hdr.oldbuckets ? 0 : oldgot ? oldgot : (nb > 1 ? nb / 2 : 1) * bsz;
-	mp->bytes = (got ? got : nb * bsz) + mp->old_bytes;
+	if (got) {
+		mp->old_bytes = mp->hdr.oldbuckets ? oldgot : 0;
+		mp->bytes = got + mp->old_bytes;
+	} else if (bsz) {
+		mp->old_bytes = mp->hdr.oldbuckets ? (nb > 1 ? nb / 2 : 1) * bsz : 0;
+		mp->bytes = nb * bsz + mp->old_bytes;
+	}
 	return NULL;
 }
 

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A map is judged only while it is the same live map: re-read headers validated against the
+ * Go heap's span metadata, laid out here by hand in a fake target memory (go1.22 layout);
+ * maps that end keep their last good state; short-lived maps are counted by creation site.
+ */
+#include "check.h"
+#include "goheap.h"
+#include "model.h"
+
+static struct gobin gb;
+static const struct go_layout *layout;
+static const struct go_heap_layout *hl;
+static uint64_t maptype;	/* map[int64]int's type descriptor (208-byte buckets) */
+
+/* A map type's descriptor, found by name among the binary's types (8-aligned). */
+static uint64_t find_type(const char *name)
+{
+	uint64_t types = gobin_u64(&gb, gb.moduledata + (uint64_t)layout->md_types);
+	uint64_t etypes = gobin_u64(&gb, gb.moduledata + (uint64_t)layout->md_types + 8);
+	char buf[256];
+
+	for (uint64_t t = types; t && t < etypes; t += 8)
+		if (!gotype_name(&gb, layout, t, buf, sizeof(buf)) && !strcmp(buf, name))
+			return t;
+	return 0;
+}
+
+/* Fake target memory: regions, read only whole. */
+struct region {
+	uint64_t addr;
+	size_t len;
+	uint8_t *bytes;
+};
+static struct region mem[64];
+static int nmem;
+
+static uint8_t *region(uint64_t addr, size_t len)
+{
+	struct region *r = &mem[nmem++];
+
+	r->addr = addr;
+	r->len = len;
+	r->bytes = calloc(1, len);
+	return r->bytes;
+}
+
+static int fake_read(void *ctx, uint64_t addr, void *buf, size_t n)
+{
+	(void)ctx;
+	for (int i = nmem - 1; i >= 0; i--)
+		if (addr >= mem[i].addr && addr + n <= mem[i].addr + mem[i].len) {
+			memcpy(buf, mem[i].bytes + (addr - mem[i].addr), n);
+			return 0;
+		}
+	return -1;
+}
+
+static void put(uint8_t *p, int off, uint64_t v, int size)
+{
+	memcpy(p + off, &v, (size_t)size);
+}
+
+#define MHEAP_ARENAS 0x600000ULL	/* &mheap_.arenas[0] (a candidate) */
+#define L2 0x7f0000000000ULL		/* the arena index array */
+#define HA 0x7f1000000000ULL		/* the heapArena of 0xc000000000 */
+#define SPAN48 0x7f2000000000ULL	/* mspan of 48-byte objects at 0xc000010000 */
+#define SPANB 0x7f2000001000ULL		/* mspan of one 8 KiB bucket array at 0xc000020000 */
+#define BITS48 0x7f3000000000ULL
+#define BITSB 0x7f3000001000ULL
+#define HDR 0xc000010030ULL		/* object 1 of SPAN48 */
+#define BUCKETS 0xc000020000ULL
+#define SG 10				/* mheap_.sweepgen */
+
+static uint8_t *span48, *bits48, *hdr;
+
+/* One arena, two spans: 48-byte objects (a map header at index 1), a bucket array. */
+static void build_heap(void)
+{
+	uint64_t ri = (0xc000000000ULL - GO_ARENA_BASE_OFFSET) / GO_HEAP_ARENA_BYTES;
+	uint8_t *p, *sb;
+
+	for (int i = 0; i < nmem; i++)
+		free(mem[i].bytes);
+	nmem = 0;
+	p = region(MHEAP_ARENAS - (uint64_t)hl->arenas, (size_t)hl->arenas + 8);
+	put(p, hl->arenas, L2, 8);
+	put(p, hl->sweepgen, SG, 4);
+	put(region(L2 + ri * 8, 8), 0, HA, 8);
+	p = region(HA + (uint64_t)hl->ha_spans, 8192 * 8);
+	put(p, (int)((0xc000010000ULL / GO_PAGE_SIZE) % 8192) * 8, SPAN48, 8);
+	put(p, (int)((0xc000020000ULL / GO_PAGE_SIZE) % 8192) * 8, SPANB, 8);
+
+	span48 = region(SPAN48, 256);
+	put(span48, hl->sp_start, 0xc000010000ULL, 8);
+	put(span48, hl->sp_npages, 1, 8);
+	put(span48, hl->sp_nelems, 170, hl->sp_nelems_size);
+	put(span48, hl->sp_freeindex, 0, hl->sp_freeindex_size);
+	put(span48, hl->sp_allocbits, BITS48, 8);
+	put(span48, hl->sp_elemsize, 48, 8);
+	put(span48, hl->sp_state, GO_SPAN_INUSE, 1);
+	put(span48, hl->sp_sweepgen, SG, 4);
+	bits48 = region(BITS48, 32);
+	bits48[0] = 0x2;	/* object 1, the header: marked */
+
+	sb = region(SPANB, 256);
+	put(sb, hl->sp_start, BUCKETS, 8);
+	put(sb, hl->sp_npages, 1, 8);
+	put(sb, hl->sp_nelems, 1, hl->sp_nelems_size);
+	put(sb, hl->sp_allocbits, BITSB, 8);
+	put(sb, hl->sp_elemsize, 8192, 8);
+	put(sb, hl->sp_state, GO_SPAN_INUSE, 1);
+	put(sb, hl->sp_sweepgen, SG, 4);
+	region(BITSB, 8)[0] = 0x1;
+
+	hdr = region(HDR, 64);
+}
+
+/* A header of B=5 (32 buckets of 208 bytes: 6656 in an 8 KiB slot), count, seed. */
+static void set_hdr(uint64_t count, uint32_t seed)
+{
+	put(hdr, layout->count, count, 8);
+	put(hdr, layout->seed, seed, 4);
+	hdr[layout->B] = 5;
+	put(hdr, layout->buckets, BUCKETS, 8);
+}
+
+static struct mw_call_rec write_at(uint64_t obj, uint64_t t, uint64_t before, uint64_t after,
+				   uint32_t seed)
+{
+	struct mw_call_rec r = { .type = MW_REC_CALL, .fn = PROBE_MAPASSIGN_FAST64, .goid = 1,
+				 .obj = obj, .ax = maptype, .t_entry = t, .t_ret = t + 1000,
+				 .entries = 1 };
+
+	memcpy(r.hdr_before + layout->count, &before, 8);
+	memcpy(r.hdr_after + layout->count, &after, 8);
+	memcpy(r.hdr_before + layout->seed, &seed, 4);
+	memcpy(r.hdr_after + layout->seed, &seed, 4);
+	r.hdr_after[layout->B] = 5;
+	return r;
+}
+
+static void heap_model(struct mw_model *m)
+{
+	model_init(m, &gb, layout, 0);
+	m->heap.hl = hl;
+	m->heap.cand[0] = 0x100;	/* a wrong candidate first: it must be skipped */
+	m->heap.cand[1] = MHEAP_ARENAS;
+	m->heap.ncand = 2;
+}
+
+static void object_states(void)
+{
+	struct go_heap h = { .hl = hl, .cand = { MHEAP_ARENAS }, .ncand = 1 };
+	struct go_obj o;
+
+	build_heap();
+	EXPECT(goheap_resolve(&h, fake_read, NULL, HDR) && h.arenas == MHEAP_ARENAS);
+	EXPECT(!goheap_object(&h, fake_read, NULL, HDR, SG, SG, &o) &&
+	       o.state == GO_OBJ_MARKED && o.size == 48);
+	EXPECT(!goheap_object(&h, fake_read, NULL, HDR + 8, SG, SG, &o) &&
+	       o.state == GO_OBJ_NOT_OBJECT);	/* inside an object */
+	EXPECT(!goheap_object(&h, fake_read, NULL, 0xc000010060ULL, SG, SG, &o) &&
+	       o.state == GO_OBJ_FREE);		/* object 2: no mark, past freeindex */
+	put(span48, hl->sp_freeindex, 3, hl->sp_freeindex_size);
+	EXPECT(!goheap_object(&h, fake_read, NULL, 0xc000010060ULL, SG, SG, &o) &&
+	       o.state == GO_OBJ_ALLOCATED);	/* allocated since the sweep */
+	EXPECT(!goheap_object(&h, fake_read, NULL, 0xc000010060ULL, SG, SG - 2, &o) &&
+	       o.state == GO_OBJ_REUSED);	/* ... after a sweep that freed what we saw */
+	put(span48, hl->sp_sweepgen, SG - 2, 4);
+	EXPECT(!goheap_object(&h, fake_read, NULL, HDR, SG, SG, &o) &&
+	       o.state == GO_OBJ_UNKNOWN);	/* not swept this cycle: bits are old */
+	EXPECT(!goheap_object(&h, fake_read, NULL, BUCKETS + 8, SG, SG, &o) &&
+	       o.state == GO_OBJ_MARKED && o.size == 8192 - 8);	/* after a malloc header */
+	EXPECT(!goheap_object(&h, fake_read, NULL, 0xc100000000ULL, SG, SG, &o) &&
+	       o.state == GO_OBJ_NOT_OBJECT);	/* no arena there */
+	put(span48, hl->sp_state, GO_SPAN_MANUAL, 1);
+	EXPECT(!goheap_object(&h, fake_read, NULL, HDR, SG, SG, &o) && o.state == GO_OBJ_STACK);
+}
+
+static struct mw_map *map_at(struct mw_model *m, uint64_t addr)
+{
+	return g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(addr));
+}
+
+static void live_map_validates(void)
+{
+	struct mw_model m;
+	struct mw_call_rec r;
+	struct mw_map *mp;
+
+	build_heap();
+	set_hdr(120, 77);
+	heap_model(&m);
+	r = write_at(HDR, 1000, 119, 120, 77);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	model_refresh(&m, fake_read, NULL, 2000, true);
+	EXPECT(goheap_ready(&m.heap) && m.heap.arenas == MHEAP_ARENAS);
+	mp = map_at(&m, HDR);
+	EXPECT(mp && !mp->gone && mp->validated && mp->capacity == 256 && mp->bytes == 8192);
+	model_free(&m);
+}
+
+/* Each way a header stops being the map: it ends, its last good state kept. */
+static void ended_maps_keep_their_last_state(void)
+{
+	const char *why[6] = { 0 };
+	struct mw_model m;
+	struct mw_call_rec r;
+
+	for (int c = 0; c < 6; c++) {
+		struct mw_map *mp;
+
+		build_heap();
+		set_hdr(120, 77);
+		heap_model(&m);
+		r = write_at(HDR, 1000, 119, 120, 77);
+		EXPECT(!model_ingest(&m, &r, sizeof(r)));
+		model_refresh(&m, fake_read, NULL, 2000, true);
+		switch (c) {
+		case 0:	/* the GC collected it: no mark, past freeindex (the bytes look intact) */
+			bits48[0] = 0;
+			break;
+		case 1:	/* another map lives there: another seed */
+			set_hdr(5, 78);
+			break;
+		case 2:	/* garbage: a count no map has (a pointer), an impossible B */
+			put(hdr, layout->count, 0xc000123456ULL, 8);
+			hdr[layout->B] = 60;
+			break;
+		case 3:	/* the bucket array is far smaller than 32 buckets */
+			put(region(SPANB, 256), hl->sp_elemsize, 1024, 8);
+			{
+				uint8_t *sb = mem[nmem - 1].bytes;
+
+				put(sb, hl->sp_start, BUCKETS, 8);
+				put(sb, hl->sp_npages, 1, 8);
+				put(sb, hl->sp_nelems, 8, hl->sp_nelems_size);
+				put(sb, hl->sp_allocbits, BITSB, 8);
+				put(sb, hl->sp_state, GO_SPAN_INUSE, 1);
+				put(sb, hl->sp_sweepgen, SG, 4);
+			}
+			break;
+		case 4:	/* collected and allocated again after a sweep since first seen */
+			bits48[0] = 0;
+			put(span48, hl->sp_freeindex, 5, hl->sp_freeindex_size);
+			put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4),
+			    0, SG + 2, 4);
+			put(span48, hl->sp_sweepgen, SG + 2, 4);
+			put(region(SPANB + (uint64_t)hl->sp_sweepgen, 4), 0, SG + 2, 4);
+			break;
+		case 5:	/* a creation returns its address */
+			r = write_at(HDR, 3000, 0, 0, 99);
+			r.fn = PROBE_MAKEMAP_SMALL;
+			EXPECT(!model_ingest(&m, &r, sizeof(r)));
+			break;
+		}
+		model_refresh(&m, fake_read, NULL, 4000, true);
+		mp = NULL;
+		for (guint i = 0; i < m.ended->len; i++)
+			if (((struct mw_map *)g_ptr_array_index(m.ended, i))->addr == HDR)
+				mp = g_ptr_array_index(m.ended, i);
+		EXPECT_MSG(mp && mp->gone && mp->hdr.count == 120 && mp->peak_len == 120 &&
+				   mp->capacity == 256,
+			   "case %d: %s", c, mp ? mp->end_reason : "not ended");
+		why[c] = mp ? mp->end_reason : NULL;
+		model_free(&m);
+	}
+	EXPECT(why[0] && strstr(why[0], "collected"));
+	EXPECT(why[1] && strstr(why[1], "seed"));
+	EXPECT(why[2] && strstr(why[2], "no longer reads as a map"));
+	EXPECT(why[3] && strstr(why[3], "bucket array"));
+	EXPECT(why[4] && strstr(why[4], "allocated again"));
+	EXPECT(why[5] && strstr(why[5], "new map"));
+}
+
+/* Without span metadata (structure only), an absurd header still ends the map. */
+static void structure_alone(void)
+{
+	struct map_hdr h = { .B = 3, .count = 64, .buckets = 1 };
+
+	EXPECT(map_hdr_plausible(&h, layout));
+	h.count = 65;	/* more than 8 slots per bucket */
+	EXPECT(!map_hdr_plausible(&h, layout));
+	h = (struct map_hdr){ .B = 57, .count = 1, .buckets = 1 };
+	EXPECT(!map_hdr_plausible(&h, layout));
+	h = (struct map_hdr){ .B = 0, .count = 1, .buckets = 1, .oldbuckets = 8 };
+	EXPECT(!map_hdr_plausible(&h, layout));	/* growing from nothing */
+}
+
+/* 500 maps made at one site, each written and then replaced at the same address. */
+static void short_lived_by_site(void)
+{
+	struct mw_model m;
+	struct mw_call_rec c, w;
+	const struct go_func *f = pclntab_func_named(&gb.pcln, "main.assign64", NULL);
+	GPtrArray *made;
+
+	model_init(&m, &gb, layout, 0);
+	for (uint64_t i = 0; i < 500; i++) {
+		uint64_t addr = 0xc000400000ULL + (i % 7) * 48, t = i * 1000000;
+
+		c = write_at(addr, t, 0, 0, (uint32_t)i + 1);
+		c.fn = PROBE_MAKEMAP_SMALL;
+		c.caller = f->entry + 8;
+		EXPECT(!model_ingest(&m, &c, sizeof(c)));
+		w = write_at(addr, t + 3000, 2, 3, (uint32_t)i + 1);
+		EXPECT(!model_ingest(&m, &w, sizeof(w)));
+	}
+	model_finish(&m, 500 * 1000000ULL, 1000000000ULL);
+	made = model_made_sorted(&m);
+	EXPECT(made->len == 1);
+	if (made->len) {
+		const struct mw_made *md = g_ptr_array_index(made, 0);
+
+		EXPECT_MSG(md->made == 500 && md->ended == 493 && md->alive_at_end == 7 &&
+				   md->peak_len == 3 && md->writes == 500,
+			   "made %lu ended %lu alive %lu peak %lu writes %lu", md->made, md->ended,
+			   md->alive_at_end, md->peak_len, md->writes);
+		/* creation (RET at t + 1000) to the last write (RET at t + 4000 ns) */
+		EXPECT(mw_made_median_life(md) == 3000);
+	}
+	EXPECT(g_hash_table_size(m.maps) == 0);	/* none judged one by one */
+	g_ptr_array_unref(made);
+	model_free(&m);
+}
+
+int main(void)
+{
+	static const struct check_case cases[] = {
+		CASE(object_states), CASE(live_map_validates), CASE(ended_maps_keep_their_last_state),
+		CASE(structure_alone), CASE(short_lived_by_site),
+	};
+	char path[512], err[256];
+
+	snprintf(path, sizeof(path), "%s/1.22/writes.plain", fixtures_dir());
+	if (gobin_open(&gb, path, err, sizeof(err))) {
+		printf("not ok - validate: cannot open %s: %s\n", path, err);
+		return 1;
+	}
+	layout = go_layout_for(&gb.bi, err, sizeof(err));
+	layout = go_layout_for(&gb.bi, err, sizeof(err));
+	hl = go_heap_layout_for(22);
+	maptype = layout ? find_type("map[int64]int") : 0;
+	if (!layout || !hl || !maptype) {
+		printf("not ok - validate: no go1.22 layout\n");
+		return 1;
+	}
+	return check_run("validate", cases, sizeof(cases) / sizeof(cases[0]));
+}
