@@ -14,9 +14,13 @@ case "${1:-}" in
 --demo) want_go=newest ;;
 esac
 
-# Go toolchains: version -> suite. Pinned low suites are used only with -t SUITE.
-GO_VERSIONS=(1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:bookworm-backports
-	    1.24:trixie 1.25:trixie-backports 1.26:trixie-backports)
+# Go toolchains, version:suite, from tools/go-toolchains. Pinned low suites are used only
+# with -t SUITE.
+GO_VERSIONS=()
+while read -r v s _; do
+	case $v in '' | '#'*) continue ;; esac
+	GO_VERSIONS+=("$v:$s")
+done <"$(dirname "$0")/go-toolchains"
 
 BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libdw-dev libjson-c-dev libglib2.0-dev jq
 	    pkg-config make gcc binutils)
