@@ -4,6 +4,8 @@
 #   make          build ./mapwatch (installs missing build packages first)
 #   make test     install everything the tests need, build, run every test
 #   make demo     build, run the bundled demo workload, capture it, print the report
+#   make catalogue  every Go release Debian's suites offer: install, regenerate the offsets
+#                 catalogue, run every test (tools/update-go-releases.sh; then commit)
 #   make install  install to $(PREFIX)/sbin
 #   V=1           show full commands
 
@@ -43,7 +45,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS))
 
-.PHONY: all deps test unit integration demo install clean
+.PHONY: all deps test unit integration demo catalogue install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -100,6 +102,9 @@ demo:
 	$(Q)tools/setup-deps.sh --demo
 	$(Q)$(MAKE) mapwatch
 	$(Q)tools/demo.sh
+
+catalogue:
+	$(Q)tools/update-go-releases.sh
 
 install: all
 	install -D -m 0755 mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch

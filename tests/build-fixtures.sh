@@ -3,7 +3,8 @@
 # Build every Go fixture with every installed toolchain, in every flavour the tests use:
 #   OUT/<go>/<fixture>.<flavour>   flavours: plain stripped pie pie-stripped cgo cgo-pie-stripped
 # (every flavour for the writes fixture, stripped PIE for the others)
-# <go> is "1.24" or "1.24-noswiss" (GOEXPERIMENT=noswissmap,nosynchashtriemap).
+# <go> is a release from tools/go-toolchains, e.g. "1.27", or "1.24-noswiss"
+# (GOEXPERIMENT=noswissmap,nosynchashtriemap).
 # Builds are cached (GOCACHE under OUT) and skipped when the binary is newer than its source.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,13 +12,18 @@ out=${1:-$top/.output/fixtures}
 mkdir -p "$out"
 export GOCACHE="$out/gocache" GOTOOLCHAIN=local GOPROXY=off GO111MODULE=off GOFLAGS=
 
+# Every release in tools/go-toolchains, and its bucket-map variant where it still has one
+# (the same rule as tools/gen-offsets/gen-offsets).
 toolchains() {
-	local v
-	for v in 1.19 1.21 1.22 1.23 1.24 1.25 1.26; do
-		[ -x "/usr/lib/go-$v/bin/go" ] || continue
+	local v g
+	for v in $(awk '/^[0-9]/ { print $1 }' "$top/tools/go-toolchains" | sort -V); do
+		g=/usr/lib/go-$v
+		[ -x "$g/bin/go" ] || continue
 		echo "$v"
-		case $v in 1.24|1.25) echo "$v-noswiss" ;; esac
+		[ -d "$g/src/internal/runtime/maps" ] && [ -e "$g/src/runtime/map_noswiss.go" ] &&
+			echo "$v-noswiss"
 	done
+	return 0
 }
 
 build_one() {	# go-variant fixture flavour
@@ -46,6 +52,10 @@ build_one() {	# go-variant fixture flavour
 export -f build_one
 export top out
 
+# A listed release that is not installed would drop out of every test unnoticed.
+missing=$(awk '/^[0-9]/ { print $1 }' "$top/tools/go-toolchains" |
+	while read -r v; do [ -x "/usr/lib/go-$v/bin/go" ] || printf ' go%s' "$v"; done)
+
 jobs=()
 for gv in $(toolchains); do
 	for fx in $(cd "$top/tests/fixtures" && ls); do
@@ -60,3 +70,7 @@ done
 echo "build-fixtures: ${#jobs[@]} Go binaries in $out (cached)" >&2
 printf '%s\n' "${jobs[@]}" | xargs -P "$(nproc)" -L 1 bash -c 'build_one "$@"' _
 toolchains >"$out/toolchains"
+if [ -n "$missing" ]; then
+	echo "build-fixtures: not installed:$missing (tools/go-toolchains; tools/setup-deps.sh installs them)" >&2
+	exit 1
+fi

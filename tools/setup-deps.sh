@@ -6,17 +6,24 @@
 #   tools/setup-deps.sh            build deps + every Go toolchain the tests use
 #   tools/setup-deps.sh --build    build deps only (what `make` needs)
 #   tools/setup-deps.sh --demo     build deps and the newest Go (what `make demo` needs)
+#   tools/setup-deps.sh --suites   the pinned Go suites, and fresh package lists (what
+#                                  tools/update-go-releases.sh searches)
 set -euo pipefail
 
 want_go=1
 case "${1:-}" in
 --build) want_go=0 ;;
 --demo) want_go=newest ;;
+--suites) want_go=suites ;;
 esac
 
-# Go toolchains: version -> suite. Pinned low suites are used only with -t SUITE.
-GO_VERSIONS=(1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:bookworm-backports
-	    1.24:trixie 1.25:trixie-backports 1.26:trixie-backports)
+# Go toolchains, version:suite, from tools/go-toolchains. Pinned low suites are used only
+# with -t SUITE.
+GO_VERSIONS=()
+while read -r v s _; do
+	case $v in '' | '#'*) continue ;; esac
+	GO_VERSIONS+=("$v:$s")
+done <"$(dirname "$0")/go-toolchains"
 
 BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libdw-dev libjson-c-dev libglib2.0-dev jq
 	    pkg-config make gcc binutils)
@@ -46,7 +53,7 @@ updated=0
 apt_update() {
 	[ "$updated" = 1 ] && return 0
 	log "apt-get update"
-	apt-get -qq update >/dev/null
+	apt-get -qq -o DPkg::Lock::Timeout=900 update >/dev/null
 	updated=1
 }
 
@@ -80,11 +87,18 @@ PIN
 	fi
 }
 
+if [ "$want_go" = suites ]; then
+	add_suites
+	updated=0
+	apt_update
+	exit 0
+fi
+
 m=$(missing_pkgs "${BUILD_PKGS[@]}")
 if [ -n "$m" ]; then
 	apt_update
 	log "installing $(echo $m)"
-	apt-get -qq install -y --no-install-recommends $m >/dev/null
+	apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $m >/dev/null
 fi
 
 if [ "$want_go" = newest ]; then
@@ -96,7 +110,7 @@ if [ "$want_go" = 1 ]; then
 	if [ -n "$m" ]; then
 		apt_update
 		log "installing $(echo $m)"
-		apt-get -qq install -y --no-install-recommends $m >/dev/null
+		apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $m >/dev/null
 	fi
 	need=()
 	for vs in "${GO_VERSIONS[@]}"; do
@@ -109,7 +123,7 @@ if [ "$want_go" = 1 ]; then
 		for vs in "${need[@]}"; do
 			v=${vs%%:*} s=${vs#*:}
 			log "installing golang-$v-go from $s"
-			apt-get -qq install -y --no-install-recommends -t "$s" "golang-$v-go" >/dev/null
+			apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends -t "$s" "golang-$v-go" >/dev/null
 		done
 	fi
 fi

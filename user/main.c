@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "log.h"
 #include "mwerr.h"
+#include "probes.h"
 
 int mw_verbose;
 const char *argp_program_version = "mapwatch 0.1";
@@ -129,19 +130,21 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
-static const struct argp capture_argp = {
-	capture_opts, capture_parse, NULL,
-	"Watch the maps of a running Go process and report what is wrong with them: concurrent "
-	"writers, writers queued on a lock, maps that only grow, maps that never shrink, stalled "
-	"growth.\v"
-	"Probes go on the runtime's map-write functions (runtime.mapassign*, mapdelete*, "
-	"mapclear), map creation and growth, the mutex slow paths and runtime.fatal, at entry "
-	"and at every RET instruction; no uretprobes. Each probe hit costs "
-	"the target some microseconds of CPU; the report says how many hits there were and what "
-	"they cost, measured on this host. Needs root (or CAP_BPF and CAP_PERFMON, plus "
-	"CAP_SYS_PTRACE for other users' processes).\n\n"
-	"Example: mapwatch capture -p 4242 -d 30 --json report.json" EXIT_DOC,
-	NULL, NULL, NULL,
+#define CAPTURE_DOC                                                                             \
+	"Watch the maps of a running Go process and report what is wrong with them: concurrent " \
+	"writers, writers queued on a lock, maps that only grow, maps that never shrink, stalled " \
+	"growth.\v"                                                                             \
+	"Probes go on the runtime's map-write functions (runtime.mapassign*, mapdelete*, "      \
+	"mapclear), map creation and growth, the mutex slow paths and runtime.fatal, at entry " \
+	"and at every RET instruction; no uretprobes. Each probe hit costs "                    \
+	"the target some microseconds of CPU; the report says how many hits there were and what " \
+	"they cost, measured on this host. Needs root (or CAP_BPF and CAP_PERFMON, plus "       \
+	"CAP_SYS_PTRACE for other users' processes).\n\n"                                       \
+	"Example: mapwatch capture -p 4242 -d 30 --json report.json"
+
+/* The docs end with the releases in the catalogue and the exit statuses (set in main). */
+static struct argp capture_argp = {
+	capture_opts, capture_parse, NULL, NULL, NULL, NULL, NULL,
 };
 
 static const struct argp_option info_opts[] = {
@@ -174,13 +177,27 @@ static error_t info_parse(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
-static const struct argp info_argp = {
-	info_opts, info_parse, "[BINARY]",
-	"Tell whether mapwatch can watch a Go binary, and how: Go version, map implementation, "
-	"stripped or not, PIE or not, and each probe point with its address, file offset and "
-	"number of RET instructions. Needs no privileges for a file." EXIT_DOC,
-	NULL, NULL, NULL,
+#define INFO_DOC                                                                                \
+	"Tell whether mapwatch can watch a Go binary, and how: Go version, map implementation, " \
+	"stripped or not, PIE or not, and each probe point with its address, file offset and "  \
+	"number of RET instructions. Needs no privileges for a file."
+
+static struct argp info_argp = {
+	info_opts, info_parse, "[BINARY]", NULL, NULL, NULL, NULL,
 };
+
+/* "Go releases in the probe catalogue: ..." and the exit statuses, after a command's doc. */
+static const char *doc_with_releases(const char *doc, char *buf, size_t len)
+{
+	char rel[256];
+
+	snprintf(buf, len,
+		 "%s\n\nGo releases in the probe catalogue: %s (linux/amd64; stripped, PIE and "
+		 "cgo binaries alike). A binary from a release not listed is read through its own "
+		 "DWARF if it has any; without DWARF it is refused with exit status 6." EXIT_DOC,
+		 doc, go_catalogue_releases(rel, sizeof(rel)));
+	return buf;
+}
 
 static error_t report_parse(int key, char *arg, struct argp_state *st)
 {
@@ -221,7 +238,10 @@ int main(int argc, char **argv)
 {
 	const struct argp *ap;
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	static char capture_doc[2048], info_doc[1024];
 
+	capture_argp.doc = doc_with_releases(CAPTURE_DOC, capture_doc, sizeof(capture_doc));
+	info_argp.doc = doc_with_releases(INFO_DOC, info_doc, sizeof(info_doc));
 	argp_err_exit_status = MW_EXIT_USAGE;
 	detect_defaults(&env.cap.thresholds);
 	if (!cmd) {

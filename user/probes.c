@@ -34,6 +34,46 @@ static const struct go_layout layouts[] = {
 	{ .minor = -1 },	/* end */
 };
 
+/* Append to buf (bounded, always terminated). */
+static void cat(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s", s);
+}
+
+const char *go_catalogue_releases(char *buf, size_t len)
+{
+	int minors[64], n = 0;
+	char tmp[32];
+
+	/* the table is in release order; one entry per release, whatever its experiments */
+	for (const struct go_layout *l = layouts; l->minor >= 0 && n < 64; l++)
+		if (!n || minors[n - 1] != l->minor)
+			minors[n++] = l->minor;
+	if (len)
+		buf[0] = 0;
+	for (int i = 0; i < n;) {
+		int j = i;
+
+		while (j + 1 < n && minors[j + 1] == minors[j] + 1)
+			j++;
+		/* a run of three or more releases is written "go1.21 ... go1.27" */
+		if (j - i >= 2) {
+			snprintf(tmp, sizeof(tmp), "%sgo1.%d ... go1.%d", i ? ", " : "", minors[i],
+				 minors[j]);
+			cat(buf, len, tmp);
+			i = j + 1;
+		} else {
+			snprintf(tmp, sizeof(tmp), "%sgo1.%d", i ? ", " : "", minors[i]);
+			cat(buf, len, tmp);
+			i++;
+		}
+	}
+	return buf;
+}
+
 const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, size_t errlen)
 {
 	const struct go_layout *dflt = NULL;
@@ -48,9 +88,12 @@ const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, 
 				return l;
 		}
 	}
-	if (!dflt)
-		snprintf(err, errlen, "Go version %s is not in the probe catalogue "
-				      "(supported: go1.19, go1.21 ... go1.26)", bi->version);
+	if (!dflt) {
+		char rel[256];
+
+		snprintf(err, errlen, "Go version %s is not in the probe catalogue (supported: %s)",
+			 bi->version, go_catalogue_releases(rel, sizeof(rel)));
+	}
 	return dflt;
 }
 

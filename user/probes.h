@@ -89,6 +89,8 @@ const struct go_heap_layout *go_heap_layout_for(int minor);
 
 /* The layout for a binary's Go version and experiments, or NULL (message in err). */
 const struct go_layout *go_layout_for(const struct go_buildinfo *bi, char *err, size_t errlen);
+/* The releases the catalogue has rows for, e.g. "go1.19, go1.21 ... go1.27"; returns buf. */
+const char *go_catalogue_releases(char *buf, size_t len);
 const char *impl_name(int impl);
 const char *op_name(enum mw_op op);
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # The foundation: a Go fixture makes exactly N assigns, M deletes, 3 generic assigns and one
 # clear; a capture must name each site's function and line with the exact count, for every
-# toolchain, plain, stripped PIE and cgo-PIE, and leave the target to finish normally.
+# toolchain, plain, stripped (-s -w), stripped PIE and cgo-PIE, and leave the target to finish
+# normally.
 . "$(dirname "$0")/lib.sh"
 
 N=1000 D=300
@@ -14,7 +15,7 @@ site() {	# report function line op count
 }
 
 for go in $(toolchains); do
-	for fl in plain pie-stripped cgo-pie-stripped; do
+	for fl in plain stripped pie-stripped cgo-pie-stripped; do
 		bin=$MW_FIXTURES/$go/writes.$fl
 		d=$WORK/$go.$fl
 		r=$d/report.json

@@ -37,6 +37,7 @@ static void versions(void)
 	EXPECT(!go_version_parse("go1.26.11", &v) && v.minor == 26 && v.patch == 11);
 	EXPECT(!go_version_parse("go1.22rc1", &v) && v.minor == 22 && v.prerelease);
 	EXPECT(!go_version_parse("go1.24.4 X:noswissmap", &v) && v.minor == 24);
+	EXPECT(!go_version_parse("go1.27.4-X:mapsplitgroup", &v) && v.minor == 27 && v.patch == 4);
 	EXPECT(go_version_parse("devel +abc", &v));
 	EXPECT(go_version_parse("go", &v));
 	EXPECT(go_version_parse("go1.x", &v));
@@ -71,6 +72,16 @@ static void experiments_in_version(void)
 	EXPECT(go_buildinfo_has_experiment(&bi, "noswissmap"));
 	EXPECT(go_buildinfo_has_experiment(&bi, "nosynchashtriemap"));
 	EXPECT(!bi.cgo);
+
+	/* Go 1.26 and later join them with '-' (" " only after a version that has a '-') */
+	n = make_blob(b, "go1.27.4-X:mapsplitgroup", NULL);
+	EXPECT(!go_buildinfo_parse(b, n, &bi, err, sizeof(err)));
+	EXPECT(bi.v.minor == 27 && bi.v.patch == 4);
+	EXPECT(go_buildinfo_has_experiment(&bi, "mapsplitgroup"));
+	EXPECT(!go_buildinfo_has_experiment(&bi, "noswissmap"));
+	n = make_blob(b, "go1.27rc1-pre X:foo", NULL);
+	EXPECT(!go_buildinfo_parse(b, n, &bi, err, sizeof(err)));
+	EXPECT(go_buildinfo_has_experiment(&bi, "foo"));
 }
 
 static void truncated_and_corrupt(void)

@@ -190,7 +190,8 @@ static void layouts_by_version(void)
 {
 	struct go_buildinfo bi = { .v = { 1, 24, 4, false } };
 	const struct go_layout *l;
-	char err[128];
+	char err[256], rel[256];
+	int newest;
 
 	l = go_layout_for(&bi, err, sizeof(err));
 	EXPECT(l && l->impl == IMPL_SWISS && l->goid == 160);
@@ -199,6 +200,15 @@ static void layouts_by_version(void)
 	EXPECT(l && l->impl == IMPL_HMAP && l->goid == 160);
 	bi = (struct go_buildinfo){ .version = "go1.20.5", .v = { 1, 20, 5, false } };
 	EXPECT(!go_layout_for(&bi, err, sizeof(err)) && strstr(err, "go1.20.5"));
+	/* the refusal lists the catalogue's releases, from the table itself */
+	go_catalogue_releases(rel, sizeof(rel));
+	EXPECT_MSG(sscanf(rel, "go1.19, go1.21 ... go1.%d", &newest) == 1 && newest >= 27, "%s", rel);
+	EXPECT_MSG(strstr(err, rel), "%s", err);
+	bi = (struct go_buildinfo){ .version = "go1.27.4", .v = { 1, 27, 4, false } };
+	l = go_layout_for(&bi, err, sizeof(err));
+	EXPECT(l && l->impl == IMPL_SWISS && l->goid == 152 && l->md_gofunc == 344);
+	bi = (struct go_buildinfo){ .version = "go1.99.1", .v = { 1, 99, 1, false } };
+	EXPECT(!go_layout_for(&bi, err, sizeof(err)) && strstr(err, "go1.99.1"));
 	bi = (struct go_buildinfo){ .v = { 1, 19, 8, false } };
 	l = go_layout_for(&bi, err, sizeof(err));
 	EXPECT(l && l->impl == IMPL_HMAP && l->goid == 152 && l->md_types == 280);

@@ -13,7 +13,7 @@
 #include "check.h"
 #include "gobin/gobin.h"
 
-static char goversions[16][32];
+static char goversions[64][32];
 static int ngo;
 
 static void load_toolchains(void)
@@ -25,7 +25,7 @@ static void load_toolchains(void)
 	f = fopen(path, "r");
 	if (!f)
 		return;
-	while (ngo < 16 && fscanf(f, "%31s", goversions[ngo]) == 1)
+	while (ngo < 64 && fscanf(f, "%31s", goversions[ngo]) == 1)
 		ngo++;
 	fclose(f);
 }

@@ -115,9 +115,10 @@ int go_buildinfo_parse(const uint8_t *p, size_t n, struct go_buildinfo *bi, char
 		snprintf(err, errlen, "unrecognised Go version string \"%s\"", bi->version);
 		return -1;
 	}
-	x = strstr(bi->version, " X:");
-	if (x)
-		snprintf(bi->experiments, sizeof(bi->experiments), "%s", x + 3);
+	/* "go1.25.12 X:a,b"; from Go 1.26 "go1.27.4-X:a,b" (" X:" after a version with a '-') */
+	x = strstr(bi->version, "X:");
+	if (x && x > bi->version && (x[-1] == ' ' || x[-1] == '-'))
+		snprintf(bi->experiments, sizeof(bi->experiments), "%s", x + 2);
 
 	/* modinfo is optional (binaries built outside a module have a short one). */
 	if (!uvarint_read(p, n, &off, &mlen) && mlen <= n - off && mlen > 32) {
