@@ -77,11 +77,13 @@ release_fixture() {
 }
 
 # start_capture DIR ARGS...: mapwatch capture -p $FPID, waits until every probe is attached.
+# No lock baseline unless ARGS ask for one (--lock-baseline S): most tests count writes.
 start_capture() {
 	local d=$1
 	shift
 	# {FFD}>&-: mapwatch must not hold the fixture's stdin open
-	"$MW" capture -p "$FPID" --ready-file "$d/attached" "$@" >"$d/cap.out" 2>"$d/cap.err" {FFD}>&- &
+	"$MW" capture -p "$FPID" --ready-file "$d/attached" --lock-baseline 0 "$@" \
+		>"$d/cap.out" 2>"$d/cap.err" {FFD}>&- &
 	MWPID=$!
 	PIDS+=("$MWPID")
 	wait_until 20 test -e "$d/attached" -o ! -e "/proc/$MWPID"

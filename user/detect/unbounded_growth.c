@@ -41,11 +41,10 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 		/* The rate over the time the map was watched growing, from inserts seen. */
 		if (rise > mp->inserts && mp->inserts)
 			rise = mp->inserts;
+		/* Over at least a second (the re-read period): no extrapolation from a burst. */
 		span = mp->peak_ns > mp->first_ns ? (double)(mp->peak_ns - mp->first_ns) / 1e9 : 0;
-		if (span < 0.001)
-			span = 0.001;
-		if (span > c->duration_s && c->duration_s > 0)
-			span = c->duration_s;
+		if (span < 1)
+			span = 1;
 		rate = (double)rise / span;
 		bps = to && mp->bytes ? rate * (double)mp->bytes / (double)to : 0;
 		map_label(mp, label, sizeof(label));
