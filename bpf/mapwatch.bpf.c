@@ -73,13 +73,13 @@ struct {
 	__type(value, struct map_writer);
 } writers SEC(".maps");
 
-/* The record is too large for the BPF stack: build it here. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mw_call_rec);
-} scratch SEC(".maps");
+/*
+ * The record is too large for the BPF stack, and a per-CPU scratch buffer is not safe: uprobe
+ * programs run with migration disabled but may be preempted, so another task on the same CPU
+ * could write the buffer mid-record. Each call's record is built in place in its own
+ * in-flight entry instead, inserted from this zeroed template.
+ */
+const volatile struct mw_call_rec zero_rec;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -286,7 +286,6 @@ int BPF_KPROBE(mw_entry)
 	struct mw_target_cfg *cfg;
 	struct mw_call_rec *r, *old;
 	__u64 obj;
-	__u32 zero = 0;
 	long n;
 
 	stat_inc(MW_STAT_ENTRY_HITS);
@@ -322,7 +321,11 @@ int BPF_KPROBE(mw_entry)
 		stat_inc(MW_STAT_STALE);
 	}
 
-	r = bpf_map_lookup_elem(&scratch, &zero);
+	if (bpf_map_update_elem(&inflight, &key, (const void *)&zero_rec, BPF_ANY)) {
+		stat_inc(MW_STAT_INFLIGHT_FULL);
+		return 0;	/* no RET will pair with it: not a writer either */
+	}
+	r = bpf_map_lookup_elem(&inflight, &key);
 	if (!r)
 		return 0;
 	r->type = MW_REC_CALL;
@@ -367,10 +370,6 @@ int BPF_KPROBE(mw_entry)
 	}
 	r->t_entry = bpf_ktime_get_ns();
 
-	if (bpf_map_update_elem(&inflight, &key, r, BPF_ANY)) {
-		stat_inc(MW_STAT_INFLIGHT_FULL);
-		return 0;	/* no RET will pair with it: not a writer either */
-	}
 	if ((ck & MW_CK_WRITE) && r->obj)
 		check_writer(r);
 	return 0;

@@ -29,10 +29,11 @@
 /* A lock acquired through the slow path whose holder has not written a map yet. */
 struct pending_lock {
 	uint64_t mutex, wait_ns, t_acquired;
+	const char *function;		/* the user function that took the lock */
 };
 
 /* A write this long after the slow-path lock returned is no longer taken as under it. */
-#define LOCK_ATTRIBUTION_NS (100ULL * 1000 * 1000)
+#define LOCK_ATTRIBUTION_NS (10ULL * 1000 * 1000)
 
 static uint64_t rdn(const uint8_t *raw, int off, int size)
 {
@@ -378,6 +379,30 @@ GHashTable *model_folded_stacks(const struct mw_model *m)
 	return out;
 }
 
+/* Is function one of the (logical) frames the write was made from? */
+static bool on_stack_of(const struct mw_model *m, const struct mw_call_rec *r,
+			const char *function)
+{
+	uint64_t f[MW_STACK_DEPTH + 1];
+	int n = call_frames(m, r->caller, r->stack, (r->flags & MW_F_STACK) ? r->nstack : 0, f);
+
+	for (int i = 0; i < n; i++) {
+		struct frame_sym lf[MAX_INLINE];
+		int k = sym_pc_frames(m->gb, m->layout, f[i], lf, MAX_INLINE);
+
+		for (int j = 0; j < k; j++)
+			if (!strcmp(lf[j].function, function))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The first map write after a slow-path lock is taken as made under that lock when it comes
+ * soon after, from the function that took the lock or a function it called (the lock is then
+ * most likely still held: mu.Lock(); defer mu.Unlock(); m[k] = v). A write from elsewhere
+ * (the lock released, another function's local map) is not blamed on the lock.
+ */
 static void attribute_lock(struct mw_model *m, const struct mw_call_rec *r, struct mw_map *mp)
 {
 	struct pending_lock *p = g_hash_table_lookup(m->pending, GSIZE_TO_POINTER(r->goid));
@@ -387,6 +412,7 @@ static void attribute_lock(struct mw_model *m, const struct mw_call_rec *r, stru
 	if (!p)
 		return;
 	if (r->t_entry >= p->t_acquired && r->t_entry - p->t_acquired <= LOCK_ATTRIBUTION_NS &&
+	    p->function && on_stack_of(m, r, p->function) &&
 	    (mx = g_hash_table_lookup(m->mutexes, GSIZE_TO_POINTER(p->mutex)))) {
 		old = g_hash_table_lookup(mx->maps, GSIZE_TO_POINTER(mp->addr));
 		g_hash_table_replace(mx->maps, GSIZE_TO_POINTER(mp->addr),
@@ -586,7 +612,9 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	g_hash_table_add(mx->waiters, GSIZE_TO_POINTER(r->goid));
 	add_site(mx->sites, record_site(m, r, &sym), MW_OP_LOCK, &sym);
 	p = g_new(struct pending_lock, 1);
-	*p = (struct pending_lock){ .mutex = addr, .wait_ns = wait, .t_acquired = r->t_ret };
+	*p = (struct pending_lock){ .mutex = addr, .wait_ns = wait, .t_acquired = r->t_ret,
+				    .function = sym_is_user_function(sym.function) ? sym.function :
+										     NULL };
 	g_hash_table_replace(m->pending, GSIZE_TO_POINTER(r->goid), p);
 }
 
@@ -844,6 +872,20 @@ static void track_evacuation(struct mw_map *mp, uint64_t now_ns)
 	}
 }
 
+/*
+ * A map made during the capture grows only when nearly full (13/16 or 7/8) and doubles: its
+ * room never exceeds a few times the most it held or was sized for. More means the tables
+ * read are not its own.
+ */
+static bool room_never_needed(const struct mw_map *mp, uint64_t count)
+{
+	uint64_t most = mp->peak_len > count ? mp->peak_len : count;
+
+	if (mp->hint > most)
+		most = mp->hint;
+	return mp->created_seen && mp->capacity > 4 * most + 16;
+}
+
 /* Why the header read at mp's address is not mp any more, or NULL. */
 static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct map_hdr *h,
 			     mem_read_fn rd, void *ctx, uint32_t sg, bool have_sg)
@@ -915,12 +957,19 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		why = map_check(m, mp, &h, rd, ctx, sg, have_sg);
 		if (!why) {
 			struct map_hdr keep = mp->hdr;
+			uint64_t kcap = mp->capacity, kbytes = mp->bytes, kold = mp->old_bytes;
 
 			mp->hdr = h;
 			why = m->layout->impl == IMPL_HMAP ? hmap_size(m, mp, rd, ctx, sg) :
 							     swiss_size(m, mp, rd, ctx, sg);
-			if (why)
+			if (!why && room_never_needed(mp, h.count))
+				why = "its tables hold far more room than it ever needed";
+			if (why) {
 				mp->hdr = keep;
+				mp->capacity = kcap;
+				mp->bytes = kbytes;
+				mp->old_bytes = kold;
+			}
 		}
 		if (why) {
 			/* Ended: keep the last good state; nothing is taken from this read. */
