@@ -6,7 +6,7 @@
 #   tools/real-servers.sh [DIR]     DIR defaults to .output/servers
 #
 # Installed from bookworm (built with Go 1.19), their services never started:
-#   prometheus, caddy, and apache2-utils (ab, the load generator)
+#   prometheus, caddy; apache2-utils (ab, the load generator) and curl
 # Unpacked, not installed, into DIR/PKG.SUITE/ (apt-get download + dpkg-deb -x):
 #   prometheus from trixie           (Go 1.24, Swiss maps)
 #   caddy from trixie-backports      (Go 1.26, Swiss maps)
@@ -17,7 +17,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$top/.output/servers}
 
-INSTALL_PKGS=(prometheus caddy apache2-utils)
+INSTALL_PKGS=(prometheus caddy apache2-utils curl)
 UNPACK=(prometheus:trixie caddy:trixie-backports)
 
 log() { printf 'real-servers: %s\n' "$*" >&2; }
