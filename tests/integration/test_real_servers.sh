@@ -12,6 +12,7 @@
 #   stalled_evacuation  connection pools) are bounded by the handful of URLs and clients.
 # lock_contention and the throughput with and without the capture are printed, not asserted.
 # Bounded: every wait has a limit, each ab run stops after SECONDS or 20000 requests.
+# About 3 minutes on 2 cores. MW_REALSRV_KEEP=DIR keeps each server's report, text and logs.
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -207,6 +208,10 @@ run() {
 	echo "# $name: throughput $rps0 req/s without capture, $rps1 req/s during it" \
 	     "($(awk -v a="$rps0" -v b="$rps1" 'BEGIN {printf "%.0f", a ? 100 * b / a : 0}')%)"
 	stop_server
+	if [ -n "${MW_REALSRV_KEEP:-}" ]; then
+		mkdir -p "$MW_REALSRV_KEEP/$name"
+		cp -r "$d"/. "$MW_REALSRV_KEEP/$name/" 2>/dev/null
+	fi
 
 	if ! jq -e '.schema == "mapwatch.capture/v1"' "$r" >/dev/null 2>&1 ||
 		! jq -c -f "$(dirname "$0")/realsrv.jq" "$r" >"$v" 2>"$d/jq.err"; then
