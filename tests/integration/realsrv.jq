@@ -10,6 +10,10 @@
 #     as pointers: <= 258 per slot in an hmap bucket, 257 in a Swiss group, plus an hmap's old
 #     array of half the size while it grows), plus 64 KiB of Swiss directory;
 #   - an hmap's capacity is 8 << B;
+#   - a map made during the capture never had more room than its peak count or its size hint
+#     call for: a map grows when it is 13/16 (hmap) or 7/8 (Swiss) full and doubles, so its
+#     capacity stays under 3 * max(peak, hint) + 8;
+#   - an hmap half-way through growing has B >= 1 and has evacuated at most 2^B old buckets;
 #   - a rate is judged over at least one second (the re-read period), so it cannot exceed
 #     the total count it is a rate of.
 
@@ -35,6 +39,14 @@ def fsum: "\(.kind): \(.summary)";
 			 or (.B != null and .capacity != null and .B <= 56
 			     and .capacity != 8 * pow(2; .B)))
 		| mlabel],
+	capacity_never_had: [.maps[]
+		| select(.created_at != null and .capacity != null
+			 and .capacity > 3 * ([.peak_len, .size_hint // 0] | max) + 8)
+		| mlabel],
+	evacuation_state: [.findings[]
+		| select(.kind == "stalled_evacuation"
+			 and (.evidence.B < 1 or .evidence.B > 56 or .evidence.nevacuate > pow(2; .evidence.B)))
+		| fsum],
 	stall_over_duration: [.findings[]
 		| select(.kind == "stalled_evacuation" and (.evidence.stalled_s > $d)) | fsum],
 	rates: [.findings[]

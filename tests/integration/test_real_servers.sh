@@ -223,13 +223,15 @@ run() {
 	echo "# $name: findings $(jq -c .kinds "$v")"
 	local rule what
 	for rule in pointer len_over_capacity len_over_inserts peak_below_len bytes_vs_capacity \
-		stall_over_duration rates unwritten; do
+		capacity_never_had evacuation_state stall_over_duration rates unwritten; do
 		case $rule in
 		pointer) what="no count, capacity or size is a pointer (>= 2^40)" ;;
 		len_over_capacity) what="len <= capacity" ;;
 		len_over_inserts) what="len <= len when first seen + inserts" ;;
 		peak_below_len) what="peak_len >= len" ;;
 		bytes_vs_capacity) what="bytes consistent with capacity (and B)" ;;
+		capacity_never_had) what="no capacity beyond what the peak count or size hint calls for" ;;
+		evacuation_state) what="stalled_evacuation on a possible state (B >= 1, nevacuate <= 2^B)" ;;
 		stall_over_duration) what="no stall longer than the capture" ;;
 		rates) what="rates <= the counts observed" ;;
 		unwritten) what="every finding names a map written during the capture" ;;
