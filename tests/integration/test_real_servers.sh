@@ -12,13 +12,14 @@
 #   stalled_evacuation  connection pools) are bounded by the handful of URLs and clients.
 # lock_contention and the throughput with and without the capture are printed, not asserted.
 # Bounded: every wait has a limit, each ab run stops after SECONDS or 20000 requests.
-# About 3 minutes on 2 cores. MW_REALSRV_KEEP=DIR keeps each server's report, text and logs.
+# About 3 minutes on 2 cores, half of it mapwatch detaching its uprobes (0.2-0.5 s each).
+# MW_REALSRV_KEEP=DIR keeps each server's report, text and logs.
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 T0=$SECONDS
 CAPTURE_S=8
-LOAD_S=3	# the run without capture
+LOAD_S=2	# the run without capture
 
 if ! "$top/tools/real-servers.sh"; then
 	notok "real servers: tools/real-servers.sh installs them"
