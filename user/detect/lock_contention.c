@@ -9,7 +9,7 @@
  * map probes were detached (the capture's lock baseline, during which only the lock slow
  * paths are probed); the probed part of the capture names the map written under the lock and
  * says how much of the waits mapwatch caused. A lock is flagged when its baseline waits reach
- * contention_pct of the baseline, or contention_ms scaled to the whole capture.
+ * contention_pct of the baseline and, scaled to the whole capture, contention_ms.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		gpointer k, ns;
 		json_object *f, *e;
 
-		if (pct < c->o->contention_pct && projected_s * 1000 < c->o->contention_ms)
+		if (pct < c->o->contention_pct || projected_s * 1000 < c->o->contention_ms)
 			continue;
 		g_hash_table_iter_init(&mi, mx->maps);
 		while (g_hash_table_iter_next(&mi, &k, &ns))
