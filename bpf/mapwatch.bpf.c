@@ -278,8 +278,7 @@ static __always_inline void unwind(__u32 tgid, __u64 goid)
 	}
 }
 
-SEC("uprobe")
-int BPF_KPROBE(mw_entry)
+static __always_inline int on_entry(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), ck = bpf_get_attach_cookie(ctx);
 	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = MW_CK_FN(ck) };
@@ -375,8 +374,7 @@ int BPF_KPROBE(mw_entry)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(mw_ret)
+static __always_inline int on_ret(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), ck = bpf_get_attach_cookie(ctx);
 	struct inflight_key key = { .tgid = pid_tgid >> 32, .fn = MW_CK_FN(ck) };
@@ -426,6 +424,34 @@ int BPF_KPROBE(mw_ret)
 	bpf_map_delete_elem(&inflight, &key);
 	submit(r);
 	return 0;
+}
+
+/*
+ * The same handlers as uprobe_multi programs: a whole set of probe points is attached, and
+ * detached, in one call (user space falls back to the single-uprobe programs without it).
+ */
+SEC("uprobe")
+int BPF_KPROBE(mw_entry)
+{
+	return on_entry(ctx);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mw_ret)
+{
+	return on_ret(ctx);
+}
+
+SEC("uprobe.multi")
+int BPF_KPROBE(mw_entry_multi)
+{
+	return on_entry(ctx);
+}
+
+SEC("uprobe.multi")
+int BPF_KPROBE(mw_ret_multi)
+{
+	return on_ret(ctx);
 }
 
 /*

@@ -101,6 +101,16 @@ if [ -n "$m" ]; then
 	apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $m >/dev/null
 fi
 
+# libbpf >= 1.3 attaches a window of uprobes as one uprobe_multi link (opened and closed in one
+# call); bookworm has 1.1, bookworm-backports 1.4: installed from there, like the toolchains.
+if ! pkg-config --atleast-version=1.3 libbpf 2>/dev/null; then
+	add_suites
+	apt_update
+	log "installing libbpf 1.4 from bookworm-backports"
+	apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends \
+		-t bookworm-backports libbpf-dev libbpf1 >/dev/null
+fi
+
 if [ "$want_go" = newest ]; then
 	GO_VERSIONS=("${GO_VERSIONS[-1]}")
 	want_go=1

@@ -37,6 +37,23 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 	if (ringbuf_bytes)
 		bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
 	e = mapwatch_bpf__load(a->skel);
+	a->multi = !e;
+	if (e && e != -EPERM && e != -EACCES) {
+		/* A kernel without uprobe_multi refuses those programs: one link per uprobe. */
+		mapwatch_bpf__destroy(a->skel);
+		a->skel = mapwatch_bpf__open();
+		if (!a->skel) {
+			e = errno;
+			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(e));
+			return MW_EXIT_FAIL;
+		}
+		if (ringbuf_bytes)
+			bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
+		bpf_program__set_autoload(a->skel->progs.mw_entry_multi, false);
+		bpf_program__set_autoload(a->skel->progs.mw_ret_multi, false);
+		e = mapwatch_bpf__load(a->skel);
+		pr_debug("uprobe_multi not available: one link per uprobe\n");
+	}
 	if (e) {
 		e = -e;
 		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(e),
@@ -57,12 +74,26 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 	return MW_EXIT_OK;
 }
 
+static int keep_link(struct attach *a, struct bpf_link *l, bool entry, int set, char *err,
+		     size_t errlen)
+{
+	struct attach_link *nl = realloc(a->links, (size_t)(a->nlinks + 1) * sizeof(*nl));
+
+	if (!nl) {
+		bpf_link__destroy(l);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->links = nl;
+	a->links[a->nlinks++] = (struct attach_link){ .link = l, .entry = entry, .set = set };
+	return 0;
+}
+
 static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const char *path,
-		    int64_t off, __u64 cookie, bool entry, char *err, size_t errlen,
+		    int64_t off, __u64 cookie, bool entry, int set, char *err, size_t errlen,
 		    const char *what)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = false);
-	struct attach_link *nl;
 	struct bpf_link *l;
 
 	if (off < 0) {
@@ -77,15 +108,7 @@ static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const
 			 (unsigned long long)off, strerror(e));
 		return -1;
 	}
-	nl = realloc(a->links, (size_t)(a->nlinks + 1) * sizeof(*nl));
-	if (!nl) {
-		bpf_link__destroy(l);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	a->links = nl;
-	a->links[a->nlinks++] = (struct attach_link){ .link = l, .entry = entry };
-	return 0;
+	return keep_link(a, l, entry, set, err, errlen);
 }
 
 int attach_set_of(int probe_id)
@@ -116,23 +139,88 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 	return MW_EXIT_OK;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One uprobe_multi link for the entries (or the RETs) of the plan's probes in the sets. */
+static int add_multi(struct attach *a, const struct target *t, const struct probe_plan *plan,
+		     int sets, bool entry, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts);
+	unsigned long offs[PROBE__COUNT * (DISASM_MAX_RETS + 1)];
+	__u64 cookies[PROBE__COUNT * (DISASM_MAX_RETS + 1)];
+	struct bpf_link *l;
+	size_t n = 0;
+
+	for (int i = 0; i < plan->n; i++) {
+		const struct planned_probe *pp = &plan->p[i];
+
+		if (pp->error[0] || !(attach_set_of(pp->id) & sets))
+			continue;
+		for (int r = entry ? -1 : 0; r < (entry ? 0 : pp->pts.nrets); r++) {
+			int64_t off = entry ? pp->entry_off : pp->ret_off[r];
+
+			if (off < 0) {
+				snprintf(err, errlen, "%s: address is not in the file",
+					 probe_defs[pp->id].symbol);
+				return -1;
+			}
+			offs[n] = (unsigned long)off;
+			cookies[n++] = probe_cookie(pp->id);
+		}
+	}
+	if (!n)
+		return 0;
+	opts.offsets = offs;
+	opts.cookies = cookies;
+	opts.cnt = n;
+	l = bpf_program__attach_uprobe_multi(entry ? a->skel->progs.mw_entry_multi :
+						     a->skel->progs.mw_ret_multi,
+					     t->pid, t->open_path, NULL, &opts);
+	if (!l) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot attach %zu %s uprobes to %s: %s", n,
+			 entry ? "entry" : "RET", t->exe, strerror(e));
+		return -1;
+	}
+	return keep_link(a, l, entry, sets, err, errlen);
+}
+
 int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
 		  int sets, char *err, size_t errlen)
 {
+	double t0 = mono_s();
+
+	if (a->multi) {
+		/* RETs, then entries: no call is recorded whose RET is not watched. */
+		for (int s = ATTACH_LOCKS; s <= ATTACH_MAPS; s <<= 1)
+			if ((sets & s) && (add_multi(a, t, plan, s, false, err, errlen) ||
+					   add_multi(a, t, plan, s, true, err, errlen)))
+				return MW_EXIT_ATTACH;
+		a->last_attach_s = mono_s() - t0;
+		return MW_EXIT_OK;
+	}
 	/* Pass 0: every RET; pass 1: the entries. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < plan->n; i++) {
 			const struct planned_probe *pp = &plan->p[i];
 			const char *name = probe_defs[pp->id].symbol;
+			int set = attach_set_of(pp->id);
 			char what[192];
 
-			if (pp->error[0] || !(attach_set_of(pp->id) & sets))
+			if (pp->error[0] || !(set & sets))
 				continue;
 			if (pass == 1) {
 				snprintf(what, sizeof(what), "%s entry", name);
 				if (add_link(a, a->skel->progs.mw_entry, t->pid, t->open_path,
-					     pp->entry_off, probe_cookie(pp->id), true, err, errlen,
-					     what))
+					     pp->entry_off, probe_cookie(pp->id), true, set, err,
+					     errlen, what))
 					return MW_EXIT_ATTACH;
 				pr_debug("attached %s: entry %#llx (+%llu), %d RET\n", name,
 					 (unsigned long long)pp->pts.entry,
@@ -143,13 +231,34 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 			for (int r = 0; r < pp->pts.nrets; r++) {
 				snprintf(what, sizeof(what), "%s RET #%d", name, r + 1);
 				if (add_link(a, a->skel->progs.mw_ret, t->pid, t->open_path,
-					     pp->ret_off[r], probe_cookie(pp->id), false, err,
+					     pp->ret_off[r], probe_cookie(pp->id), false, set, err,
 					     errlen, what))
 					return MW_EXIT_ATTACH;
 			}
 		}
 	}
+	a->last_attach_s = mono_s() - t0;
 	return MW_EXIT_OK;
+}
+
+void attach_detach(struct attach *a, int sets)
+{
+	double t0 = mono_s();
+	int k = 0;
+
+	/* Entries first: a call that starts after this has no RET left to miss. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < a->nlinks; i++)
+			if (a->links[i].link && (a->links[i].set & sets) &&
+			    a->links[i].entry == (pass == 0)) {
+				bpf_link__destroy(a->links[i].link);
+				a->links[i].link = NULL;
+			}
+	for (int i = 0; i < a->nlinks; i++)
+		if (a->links[i].link)
+			a->links[k++] = a->links[i];
+	a->nlinks = k;
+	a->last_detach_s = mono_s() - t0;
 }
 
 int attach_poll(struct attach *a, int timeout_ms)
@@ -191,11 +300,7 @@ void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
 
 void attach_close(struct attach *a)
 {
-	/* Entries first: a call that starts after this has no RET left to miss. */
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < a->nlinks; i++)
-			if (a->links[i].entry == (pass == 0))
-				bpf_link__destroy(a->links[i].link);
+	attach_detach(a, ATTACH_LOCKS | ATTACH_MAPS);
 	free(a->links);
 	ring_buffer__free(a->rb);
 	mapwatch_bpf__destroy(a->skel);

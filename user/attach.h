@@ -16,8 +16,9 @@ struct bpf_link;
 typedef int (*record_fn)(void *ctx, const void *data, size_t size);
 
 struct attach_link {
-	struct bpf_link *link;
-	bool entry;		/* an entry probe (detached before any RET) */
+	struct bpf_link *link;	/* one uprobe, or a whole set's entries or RETs (uprobe_multi) */
+	bool entry;		/* entry probes (detached before any RET) */
+	int set;		/* ATTACH_* */
 };
 
 struct attach {
@@ -26,6 +27,8 @@ struct attach {
 	struct attach_link *links;
 	int nlinks;
 	pid_t pid;
+	bool multi;		/* uprobe_multi links (kernel >= 6.6); else one link per uprobe */
+	double last_attach_s, last_detach_s;	/* wall time of the last attach / detach */
 };
 
 /*
@@ -52,6 +55,9 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
  */
 int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
 		  int sets, char *err, size_t errlen);
+/* Detach the probes of the sets (entries first, then RETs). */
+void attach_detach(struct attach *a, int sets);
+
 /* Wait up to timeout_ms for records; calls cb for each. Returns records or -errno. */
 int attach_poll(struct attach *a, int timeout_ms);
 /* Sum of the per-CPU counters. */

@@ -213,6 +213,7 @@ int cmd_capture(const struct capture_opts *o)
 			pr_err("%s\n", err);
 			goto out;
 		}
+		meta.attach_s = at.last_attach_s;
 		pr_info("mapwatch: watching PID %d (%s, %s maps): %d runtime functions, %d uprobes; "
 			"%.0f s, Ctrl-C to stop early\n",
 			o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable,
@@ -232,7 +233,16 @@ int cmd_capture(const struct capture_opts *o)
 	/* Every map's state as the capture ends (if the target lives), before detaching. */
 	model_refresh(&model, attach_mem_read, &t.pid, end_ns, true);
 	attach_stats(&at, st);
-	attach_close(&at);
+	meta.multi = at.multi;
+	{
+		double d0 = now_s();
+
+		if (!at.multi)
+			pr_info("mapwatch: detaching %d uprobes one by one (no uprobe_multi here)...\n",
+				at.nlinks);
+		attach_detach(&at, ATTACH_LOCKS | ATTACH_MAPS);
+		meta.detach_s = now_s() - d0;
+	}
 	model_finish(&model, end_ns, (uint64_t)(detect_recent_s(meta.duration_s) * 1e9));
 
 	meta.pid = o->pid;

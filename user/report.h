@@ -29,6 +29,8 @@ struct capture_meta {
 	uint64_t probe_hits;
 	double per_hit_s;		/* measured on this host; <0 unknown */
 	int uprobes;
+	bool multi;			/* uprobe_multi links */
+	double attach_s, detach_s;	/* attaching the map probes; detaching everything */
 	const char *hot_probes;		/* what was probed, in words */
 };
 

@@ -223,6 +223,10 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 			       meta->per_hit_s >= 0 ? json_object_new_double(meta->per_hit_s * 1e6) :
 						      NULL);
 	json_object_object_add(ov, "uprobes", json_object_new_int(meta->uprobes));
+	json_object_object_add(ov, "links", json_object_new_string(meta->multi ? "uprobe_multi" :
+										 "one per uprobe"));
+	json_object_object_add(ov, "attach_ms", json_object_new_double(meta->attach_s * 1e3));
+	json_object_object_add(ov, "detach_ms", json_object_new_double(meta->detach_s * 1e3));
 	json_object_object_add(ov, "probed", json_object_new_string(meta->hot_probes));
 	json_object_object_add(doc, "overhead", ov);
 	return doc;
