@@ -172,7 +172,7 @@ void model_free(struct mw_model *m)
 
 static struct mw_made *made_of(struct mw_model *m, const struct mw_map *mp)
 {
-	uint64_t key[2] = { mp->created_at_pc, mp->made_maptype };
+	uint64_t key[2] = { mp->made_at_pc, mp->made_maptype };
 	GBytes *b = g_bytes_new(key, sizeof(key));
 	struct mw_made *md = g_hash_table_lookup(m->made, b);
 
@@ -181,9 +181,10 @@ static struct mw_made *made_of(struct mw_model *m, const struct mw_map *mp)
 		return md;
 	}
 	md = g_new0(struct mw_made, 1);
-	md->pc = key[0];
+	md->pc = key[0] & ~MW_MADE_ON_STACK;
+	md->on_stack = key[0] & MW_MADE_ON_STACK;
 	md->maptype = key[1];
-	md->site = mp->created_at;
+	md->site = mp->made_at;
 	g_hash_table_insert(m->made, b, md);
 	return md;
 }
@@ -218,6 +219,19 @@ static void map_end(struct mw_model *m, struct mw_map *mp, const char *why, uint
 	mp->end_reason = why;
 	mp->end_ns = now_ns;
 	m->ended_maps++;
+	if (!mp->created_seen && mp->on_stack && mp->sites->len) {
+		/*
+		 * A stack map has no creation call: its instances are counted at their first
+		 * writer, and folded there at the end if that site has many (model_finish).
+		 */
+		const struct mw_site *w = &g_array_index(mp->sites, struct mw_site, 0);
+
+		mp->made_at_pc = w->pc | MW_MADE_ON_STACK;
+		mp->made_at = w->sym;
+		mp->made_maptype = mp->maptype;
+		mp->made_ns = mp->first_ns;
+		made_of(m, mp)->made++;
+	}
 	if (mp->created_seen) {
 		struct mw_made *md = made_of(m, mp);
 
@@ -421,6 +435,33 @@ static void attribute_lock(struct mw_model *m, const struct mw_call_rec *r, stru
 	g_hash_table_remove(m->pending, GSIZE_TO_POINTER(r->goid));
 }
 
+static uint64_t maptype_field(const struct mw_model *m, const struct mw_map *mp, int off,
+			      int size);
+
+/*
+ * Capacity and memory as the latest header implies them, so that they never describe an
+ * older state than its count: hmap from B (the arrays' slot sizes come with the next
+ * re-read); Swiss tables need a re-read, so until then what is known stays only while it
+ * still holds the count.
+ */
+static void sizes_from_header(const struct mw_model *m, struct mw_map *mp)
+{
+	if (m->layout->impl == IMPL_HMAP) {
+		uint64_t nb, bsz = maptype_field(m, mp, m->layout->bucketsize_u16, 2);
+
+		if (mp->hdr.B < 0 || mp->hdr.B > MAX_LOG2_SLOTS)
+			return;
+		nb = 1ULL << mp->hdr.B;
+		if (mp->capacity != 8 * nb || (mp->hdr.oldbuckets != 0) != (mp->old_bytes != 0)) {
+			mp->capacity = 8 * nb;
+			mp->old_bytes = mp->hdr.oldbuckets ? (nb > 1 ? nb / 2 : 1) * bsz : 0;
+			mp->bytes = bsz ? nb * bsz + mp->old_bytes : 0;
+		}
+	} else if (mp->hdr.count > mp->capacity || mp->hdr.dirptr != mp->sized_dirptr) {
+		mp->capacity = mp->bytes = 0;	/* unknown until re-read */
+	}
+}
+
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
@@ -468,6 +509,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		mp->hdr = after;
 		mp->seed = after.seed;	/* a clear reseeds: the write carries the new seed */
 		mp->seed_known = true;
+		sizes_from_header(m, mp);
 		if (after.count > mp->peak_len) {
 			mp->peak_len = after.count;
 			mp->peak_ns = r->t_ret;
@@ -495,7 +537,8 @@ static void on_create(struct mw_model *m, const struct mw_call_rec *r)
 	/* The address is handed out again: whatever was there before is gone. */
 	mp = map_new(m, r->obj, r->t_ret);
 	mp->created_seen = true;
-	mp->created_at_pc = record_site(m, r, &mp->created_at);
+	mp->made_at_pc = record_site(m, r, &mp->created_at);
+	mp->made_at = mp->created_at;
 	if (r->fn != PROBE_MAKEMAP_SMALL) {
 		set_type(m, mp, r->ax);
 		mp->hint = r->bx;
@@ -743,7 +786,7 @@ GPtrArray *model_made_sorted(const struct mw_model *m)
 }
 
 /* A field of the map type descriptor, from the binary (0 if unknown). */
-static uint64_t maptype_field(const struct mw_model *m, const struct mw_map *mp, int off, int size)
+uint64_t maptype_field(const struct mw_model *m, const struct mw_map *mp, int off, int size)
 {
 	const uint8_t *t;
 	uint64_t v = 0;
@@ -820,6 +863,7 @@ static const char *swiss_size(struct mw_model *m, struct mw_map *mp, mem_read_fn
 	if (n == 0) {
 		if (!array_ok(m, rd, ctx, mp->hdr.dirptr, gsz, sg, &got))
 			return "its group is not an allocation of a group's size";
+		mp->sized_dirptr = mp->hdr.dirptr;
 		mp->capacity = mp->hdr.dirptr ? SWISS_GROUP_SLOTS : 0;
 		mp->bytes = mp->hdr.dirptr ? gsz : 0;
 		return NULL;
@@ -849,6 +893,7 @@ static const char *swiss_size(struct mw_model *m, struct mw_map *mp, mem_read_fn
 		if (!why && cap && cap < mp->hdr.count)
 			why = "its tables hold fewer slots than its count";
 		if (!why && cap) {
+			mp->sized_dirptr = mp->hdr.dirptr;
 			mp->capacity = cap;
 			mp->bytes = gsz ? cap / SWISS_GROUP_SLOTS * gsz + (uint64_t)n * 8 : 0;
 		}
@@ -940,7 +985,8 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct mw_map *mp = v;
 		uint8_t raw[MW_HDR_BYTES];
-		struct map_hdr h;
+		struct map_hdr h, keep_hdr;
+		uint64_t keep_cap, keep_bytes, keep_old;
 		const char *why;
 
 		if (!all && !mp->dirty && !mp->hdr.oldbuckets)
@@ -954,6 +1000,10 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		if (rd(ctx, mp->addr, raw, sizeof(raw)))
 			continue;	/* unreadable (the target exited): keep what was known */
 		map_hdr_decode(raw, m->layout, &h);
+		keep_hdr = mp->hdr;
+		keep_cap = mp->capacity;
+		keep_bytes = mp->bytes;
+		keep_old = mp->old_bytes;
 		why = map_check(m, mp, &h, rd, ctx, sg, have_sg);
 		if (!why) {
 			struct map_hdr keep = mp->hdr;
@@ -978,6 +1028,17 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			continue;
 		}
 		mp->validated = true;
+		if (mp->on_stack) {
+			/*
+			 * A stack copy may leave a stale header behind: a re-read can end a stack
+			 * map, never change its numbers (those come from its writes).
+			 */
+			mp->hdr = keep_hdr;
+			mp->capacity = keep_cap;
+			mp->bytes = keep_bytes;
+			mp->old_bytes = keep_old;
+			continue;
+		}
 		if (!mp->sg_known && have_sg) {
 			mp->sg_first = sg;
 			mp->sg_known = true;
@@ -1057,6 +1118,25 @@ void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns)
 		g_hash_table_remove(m->maps, GSIZE_TO_POINTER(mp->addr));
 	}
 	g_ptr_array_unref(fold);
+
+	/* Ended instances of a stack map written from one site many times: counted there. */
+	for (guint i = 0; i < m->ended->len;) {
+		struct mw_map *mp = g_ptr_array_index(m->ended, i);
+		struct mw_made *md;
+
+		if (!(mp->made_at_pc & MW_MADE_ON_STACK) ||
+		    (md = made_of(m, mp))->made < MW_SHORT_LIVED_MIN) {
+			i++;
+			continue;
+		}
+		md->ended++;
+		if (!md->type[0])
+			memcpy(md->type, mp->type, sizeof(md->type));
+		md->writes += mp->assigns + mp->deletes + mp->clears;
+		made_life(m, md, mp);
+		md->folded++;
+		g_ptr_array_remove_index_fast(m->ended, i);	/* frees mp */
+	}
 
 	g_hash_table_iter_init(&it, m->maps);
 	while (g_hash_table_iter_next(&it, NULL, &v))

@@ -75,7 +75,9 @@ struct mw_map {
 	uint64_t made_ns;		/* creation (RET of makemap), 0 not seen */
 	uint64_t last_ok_ns;		/* last write or validated re-read */
 	struct frame_sym created_at;
-	uint64_t created_at_pc;		/* link-time PC of the creating call (site key) */
+	/* Site key: the creating call, or a stack map's first writer (| MW_MADE_ON_STACK). */
+	uint64_t made_at_pc;
+	struct frame_sym made_at;
 	uint64_t made_maptype;		/* maptype known at creation (site key) */
 	uint64_t hint;
 	struct map_hdr hdr;		/* latest known */
@@ -88,6 +90,7 @@ struct mw_map {
 	struct mw_overlap overlap;	/* the first one seen */
 	uint64_t first_ns, last_ns;
 	uint64_t capacity, bytes;	/* slots and table memory; 0 unknown */
+	uint64_t sized_dirptr;		/* Swiss: the directory the capacity was read from */
 	uint64_t old_bytes;		/* hmap: old bucket array still allocated */
 	uint64_t evac_since_ns;		/* hmap: oldbuckets and nevacuate unchanged since */
 	uint64_t evac_nevacuate, evac_old;
@@ -117,12 +120,14 @@ struct mw_made {
 	uint64_t maptype;
 	char type[256];
 	struct frame_sym site;
+	bool on_stack;			/* maps on a stack: site is their writer (no makemap) */
 	uint64_t made, ended, alive_at_end, folded;
 	uint64_t peak_len;		/* largest count any of them reached */
 	uint64_t writes;
 	uint64_t nlife;			/* lives seen (creation to last sign of life) */
 	uint64_t life_ns[MW_LIFE_SAMPLES];	/* a uniform sample of them */
 };
+#define MW_MADE_ON_STACK (1ULL << 63)	/* in a site key: a stack map, keyed by its writer */
 /* Median of the sampled lives, ns. */
 uint64_t mw_made_median_life(const struct mw_made *md);
 /* Maps from a site that makes this many, most of them ended, are short-lived. */

@@ -92,7 +92,9 @@ static json_object *short_lived_json(const struct mw_model *m)
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "type", jstr_or_null(md->type));
+		/* a map on a stack has no creation call: its site is where it was written */
 		json_object_object_add(o, "created_at", sym_json(&md->site));
+		json_object_object_add(o, "on_stack", json_object_new_boolean(md->on_stack));
 		json_object_object_add(o, "made", json_object_new_uint64(md->made));
 		json_object_object_add(o, "ended", json_object_new_uint64(md->ended));
 		json_object_object_add(o, "alive_at_end", json_object_new_uint64(md->alive_at_end));

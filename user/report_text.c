@@ -130,10 +130,12 @@ void report_print_text(json_object *doc, FILE *out)
 		if (!i)
 			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n",
 				json_object_array_length(sl));
-		fprintf(out, "  %s made in %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
+		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
 			     " ended during the capture, median life %.1f ms, peak %" PRIu64
 			     " entries\n",
-			str(s, "type", "(type unknown)"), str(cr, "function", "?"), str(cr, "file", "?"),
+			str(s, "type", "(type unknown)"),
+			json_object_get_boolean(get(s, "on_stack")) ? "on the stack of" : "made in",
+			str(cr, "function", "?"), str(cr, "file", "?"),
 			u64(cr, "line"), u64(s, "made"), u64(s, "ended"),
 			json_object_get_double(get(s, "median_life_ms")), u64(s, "peak_len"));
 	}
