@@ -126,18 +126,22 @@ void report_print_text(json_object *doc, FILE *out)
 
 	for (size_t i = 0; sl && i < json_object_array_length(sl); i++) {
 		json_object *s = json_object_array_get_idx(sl, i), *cr = get(s, "created_at");
+		double life = json_object_get_double(get(s, "median_life_ms"));
+		char lb[32];
 
+		/* from creation (or first write, on a stack) to the last write seen */
+		snprintf(lb, sizeof(lb), life < 1 ? "%.0f us" : "%.1f ms", life < 1 ? life * 1e3 : life);
 		if (!i)
 			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n",
 				json_object_array_length(sl));
 		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
-			     " ended during the capture, median life %.1f ms, peak %" PRIu64
+			     " ended during the capture, median life %s, peak %" PRIu64
 			     " entries\n",
 			str(s, "type", "(type unknown)"),
 			json_object_get_boolean(get(s, "on_stack")) ? "on the stack of" : "made in",
 			str(cr, "function", "?"), str(cr, "file", "?"),
 			u64(cr, "line"), u64(s, "made"), u64(s, "ended"),
-			json_object_get_double(get(s, "median_life_ms")), u64(s, "peak_len"));
+			lb, u64(s, "peak_len"));
 	}
 
 	for (size_t i = 0; sms && i < json_object_array_length(sms); i++) {
