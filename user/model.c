@@ -931,6 +931,14 @@ static bool room_never_needed(const struct mw_map *mp, uint64_t count)
 	return mp->created_seen && mp->capacity > 4 * most + 16;
 }
 
+/* The same state of one map: count, seed and tables. */
+static bool same_state(const struct map_hdr *a, const struct map_hdr *b)
+{
+	return a->count == b->count && a->seed == b->seed && a->B == b->B &&
+	       a->buckets == b->buckets && a->oldbuckets == b->oldbuckets &&
+	       a->dirptr == b->dirptr && a->dirlen == b->dirlen;
+}
+
 /* Why the header read at mp's address is not mp any more, or NULL. */
 static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct map_hdr *h,
 			     mem_read_fn rd, void *ctx, uint32_t sg, bool have_sg)
@@ -1028,10 +1036,11 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			continue;
 		}
 		mp->validated = true;
-		if (mp->on_stack) {
+		if (mp->on_stack && !same_state(&h, &keep_hdr)) {
 			/*
 			 * A stack copy may leave a stale header behind: a re-read can end a stack
-			 * map, never change its numbers (those come from its writes).
+			 * map, and size the state its last write left, never change its numbers
+			 * (those come from its writes).
 			 */
 			mp->hdr = keep_hdr;
 			mp->capacity = keep_cap;
@@ -1039,6 +1048,8 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			mp->old_bytes = keep_old;
 			continue;
 		}
+		if (mp->on_stack)
+			continue;
 		if (!mp->sg_known && have_sg) {
 			mp->sg_first = sg;
 			mp->sg_known = true;
