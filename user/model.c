@@ -333,13 +333,16 @@ static uint64_t record_site(const struct mw_model *m, const struct mw_call_rec *
 	return user_site(m, f, n, sym);
 }
 
+/* A site is a source line: two calls on one line (e.g. inlined twice) are one site. */
 static void add_site(GArray *sites, uint64_t pc, enum mw_op op, const struct frame_sym *sym)
 {
 	struct mw_site *s;
 
 	for (guint i = 0; i < sites->len; i++) {
 		s = &g_array_index(sites, struct mw_site, i);
-		if (s->pc == pc && s->op == op) {
+		if (s->op == op && (s->pc == pc || (s->sym.line == sym->line && sym->line > 0 &&
+						    !strcmp(s->sym.function, sym->function) &&
+						    !strcmp(s->sym.file, sym->file)))) {
 			s->count++;
 			return;
 		}
