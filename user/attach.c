@@ -21,6 +21,24 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
+/* Open, size and load the BPF object, with or without the uprobe_multi programs. */
+static int load_skel(struct attach *a, size_t ringbuf_bytes, bool multi, char *err,
+		     size_t errlen)
+{
+	mapwatch_bpf__destroy(a->skel);
+	a->skel = mapwatch_bpf__open();
+	if (!a->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -EINVAL;
+	}
+	if (ringbuf_bytes)
+		bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
+	bpf_program__set_autoload(a->skel->progs.mw_entry_multi, multi);
+	bpf_program__set_autoload(a->skel->progs.mw_ret_multi, multi);
+	a->multi = multi;
+	return mapwatch_bpf__load(a->skel);
+}
+
 int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx, char *err,
 		size_t errlen)
 {
@@ -28,32 +46,14 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 
 	memset(a, 0, sizeof(*a));
 	libbpf_set_print(libbpf_print);
-	a->skel = mapwatch_bpf__open();
-	if (!a->skel) {
-		e = errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(e));
-		return MW_EXIT_FAIL;
-	}
-	if (ringbuf_bytes)
-		bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
-	e = mapwatch_bpf__load(a->skel);
-	a->multi = !e;
-	if (e && e != -EPERM && e != -EACCES) {
+	e = load_skel(a, ringbuf_bytes, true, err, errlen);
+	if (e && e != -EPERM && e != -EACCES && a->skel) {
 		/* A kernel without uprobe_multi refuses those programs: one link per uprobe. */
-		mapwatch_bpf__destroy(a->skel);
-		a->skel = mapwatch_bpf__open();
-		if (!a->skel) {
-			e = errno;
-			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(e));
-			return MW_EXIT_FAIL;
-		}
-		if (ringbuf_bytes)
-			bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
-		bpf_program__set_autoload(a->skel->progs.mw_entry_multi, false);
-		bpf_program__set_autoload(a->skel->progs.mw_ret_multi, false);
-		e = mapwatch_bpf__load(a->skel);
 		pr_debug("uprobe_multi not available: one link per uprobe\n");
+		e = load_skel(a, ringbuf_bytes, false, err, errlen);
 	}
+	if (!a->skel)
+		return MW_EXIT_FAIL;
 	if (e) {
 		e = -e;
 		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(e),
