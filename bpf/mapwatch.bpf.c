@@ -88,6 +88,14 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Hits per probe point: [fn * 2] entry, [fn * 2 + 1] RET (what the budget is priced on). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MW_MAX_FN * 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} fn_hits SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);	/* resized by user space before load */
@@ -105,6 +113,15 @@ static __always_inline void stat_inc(__u32 idx)
 }
 
 /* The goroutine id, or 0 if it cannot be read (goids start at 1). */
+static __always_inline void fn_hit(__u64 ck, __u32 ret)
+{
+	__u32 idx = (MW_CK_FN(ck) % MW_MAX_FN) * 2 + ret;
+	__u64 *v = bpf_map_lookup_elem(&fn_hits, &idx);
+
+	if (v)
+		*v += 1;
+}
+
 static __always_inline __u64 read_goid(struct pt_regs *ctx, const struct mw_target_cfg *cfg)
 {
 	__u64 goid = 0;
@@ -288,6 +305,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	long n;
 
 	stat_inc(MW_STAT_ENTRY_HITS);
+	fn_hit(ck, 0);
 	cfg = bpf_map_lookup_elem(&targets, &key.tgid);
 	if (!cfg) {
 		stat_inc(MW_STAT_NO_TARGET);
@@ -382,6 +400,7 @@ static __always_inline int on_ret(struct pt_regs *ctx)
 	struct mw_call_rec *in, *r;
 
 	stat_inc(MW_STAT_RET_HITS);
+	fn_hit(ck, 1);
 	cfg = bpf_map_lookup_elem(&targets, &key.tgid);
 	if (!cfg)
 		return 0;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "attach.h"
+#include "disasm.h"
 #include "log.h"
 #include "mapwatch.skel.h"
 #include "mwerr.h"
@@ -298,6 +299,24 @@ void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
 	free(vals);
 }
 
+void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	memset(out, 0, sizeof(uint64_t) * MW_MAX_FN * 2);
+	if (ncpu <= 0 || !a->skel || !(vals = calloc((size_t)ncpu, sizeof(*vals))))
+		return;
+	for (__u32 k = 0; k < MW_MAX_FN * 2; k++) {
+		if (bpf_map__lookup_elem(a->skel->maps.fn_hits, &k, sizeof(k), vals,
+					 sizeof(*vals) * (size_t)ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
 void attach_close(struct attach *a)
 {
 	attach_detach(a, ATTACH_LOCKS | ATTACH_MAPS);
@@ -335,35 +354,53 @@ static int64_t self_offset(uintptr_t addr)
 	return off;
 }
 
+/*
+ * CPU time of this thread for n calls: a trap costs the trapping thread CPU (user and
+ * kernel); wall time would also count waiting for a CPU on a busy host.
+ */
 static double time_calls(int n)
 {
 	struct timespec t0, t1;
 	volatile int x = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 	for (int i = 0; i < n; i++)
 		mw_calibration_target(&x);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 }
 
-double attach_calibrate(struct attach *a)
+/* Seconds per hit of a uprobe at byte off of the calibration target (< 0 if unmeasured). */
+static double calibrate_at(struct attach *a, int64_t fn_off, size_t at)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	const int n = 2000;
-	int64_t off = self_offset((uintptr_t)mw_calibration_target);
 	struct bpf_link *l;
 	double base, probed;
 
-	if (off < 0)
-		return -1;
 	base = time_calls(n);
 	l = bpf_program__attach_uprobe_opts(a->skel->progs.mw_calib, getpid(), "/proc/self/exe",
-					    (size_t)off, &opts);
+					    (size_t)fn_off + at, &opts);
 	if (!l)
 		return -1;
 	time_calls(50);	/* warm up */
 	probed = time_calls(n);
 	bpf_link__destroy(l);
 	return probed > base ? (probed - base) / n : -1;
+}
+
+struct hit_cost attach_calibrate(struct attach *a)
+{
+	struct hit_cost c = { -1, -1 };
+	uintptr_t fn = (uintptr_t)mw_calibration_target;
+	int64_t off = self_offset(fn);
+	uint64_t ret;
+
+	if (off < 0)
+		return c;
+	c.entry_s = calibrate_at(a, off, 0);
+	/* its RET, found by decoding it as every probed function is decoded (it is tiny) */
+	if (disasm_first_ret((const uint8_t *)fn, 64, fn, &ret) == 0)
+		c.ret_s = calibrate_at(a, off, (size_t)(ret - fn));
+	return c;
 }

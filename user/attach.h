@@ -62,13 +62,20 @@ void attach_detach(struct attach *a, int sets);
 int attach_poll(struct attach *a, int timeout_ms);
 /* Sum of the per-CPU counters. */
 void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX]);
+/* Hits per probe point, summed over CPUs: out[fn * 2] entry, out[fn * 2 + 1] RET. */
+void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2]);
 /* Detach every probe (the target runs on untouched), then free. */
 void attach_close(struct attach *a);
 
 /*
- * Measure what one uprobe hit costs on this host: call a local function with and without a
- * probe on it. Returns seconds per hit, or a negative value if it could not be measured.
+ * Measure what one uprobe hit costs on this host, for the two kinds of probed instruction:
+ * a function's entry (its first instruction is emulated) and a RET (single-stepped, two
+ * exceptions). A local function is called with and without a probe on each. Seconds per
+ * hit, or negative where it could not be measured.
  */
-double attach_calibrate(struct attach *a);
+struct hit_cost {
+	double entry_s, ret_s;
+};
+struct hit_cost attach_calibrate(struct attach *a);
 
 #endif

@@ -146,7 +146,8 @@ int cmd_capture(const struct capture_opts *o)
 	uint64_t st[MW_STAT__MAX], end_ns;
 	json_object *doc, *findings;
 	struct detect_ctx dc;
-	double t0, next_progress, next_refresh, per_hit, base = baseline_s(o);
+	double t0, next_progress, next_refresh, base = baseline_s(o);
+	struct hit_cost cost;
 	const char *why;
 	char err[512];
 	int rc;
@@ -183,7 +184,7 @@ int cmd_capture(const struct capture_opts *o)
 		pr_err("%s\n", err);
 		goto out;
 	}
-	per_hit = attach_calibrate(&at);
+	cost = attach_calibrate(&at);
 	install_signals();
 	rc = attach_configure(&at, &t, err, sizeof(err));
 	if (!rc)
@@ -258,7 +259,16 @@ int cmd_capture(const struct capture_opts *o)
 	memcpy(meta.stats, st, sizeof(st));
 	meta.events_lost = st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
 	meta.probe_hits = st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS];
-	meta.per_hit_s = per_hit;
+	/* Each kind of hit at its own measured price (either stands in for the other if unknown). */
+	meta.entry_hit_s = cost.entry_s >= 0 ? cost.entry_s : cost.ret_s;
+	meta.ret_hit_s = cost.ret_s >= 0 ? cost.ret_s : cost.entry_s;
+	meta.per_hit_s = meta.entry_hit_s < 0 || !meta.probe_hits ? meta.entry_hit_s :
+			 (meta.entry_hit_s * (double)st[MW_STAT_ENTRY_HITS] +
+			  meta.ret_hit_s * (double)st[MW_STAT_RET_HITS]) / (double)meta.probe_hits;
+	meta.plan = &plan;
+	attach_fn_hits(&at, meta.fn_hits);
+	meta.locks_s = meta.duration_s;
+	meta.maps_s = model.maps_ns && end_ns > model.maps_ns ? (double)(end_ns - model.maps_ns) / 1e9 : 0;
 	meta.uprobes = plan.uprobes;
 	meta.hot_probes = "map writes, creations, growths, lock slow paths: entry and every RET";
 	if (!strcmp(meta.end_reason, "target exited"))

@@ -136,3 +136,27 @@ int disasm_rip_loads(const uint8_t *code, size_t len, uint64_t addr, uint64_t *o
 	cs_close(&h);
 	return n;
 }
+
+int disasm_first_ret(const uint8_t *code, size_t len, uint64_t addr, uint64_t *ret)
+{
+	const uint8_t *p = code;
+	uint64_t a = addr;
+	size_t left = len;
+	cs_insn *one;
+	int rc = -1;
+	csh h;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return -1;
+	one = cs_malloc(h);
+	while (left > 0 && cs_disasm_iter(h, &p, &left, &a, one)) {
+		if (one->id == X86_INS_RET) {
+			*ret = one->address;
+			rc = 0;
+			break;
+		}
+	}
+	cs_free(one, 1);
+	cs_close(&h);
+	return rc;
+}

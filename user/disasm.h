@@ -30,6 +30,9 @@ int disasm_probe_points(const uint8_t *code, size_t len, uint64_t addr, struct p
  * in code order, for the first max of them. Returns how many, or -1 if the code does not
  * decode.
  */
+/* Pure: the address of the first RET in code[0..len) at addr. 0, or -1 if none decodes. */
+int disasm_first_ret(const uint8_t *code, size_t len, uint64_t addr, uint64_t *ret);
+
 int disasm_rip_loads(const uint8_t *code, size_t len, uint64_t addr, uint64_t *out, int max);
 
 #endif

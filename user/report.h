@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include "model.h"
+#include "probeplan.h"
 
 #define REPORT_SCHEMA "mapwatch.capture/v1"
 
@@ -28,6 +29,10 @@ struct capture_meta {
 	uint64_t events_total, events_lost;
 	uint64_t probe_hits;
 	double per_hit_s;		/* measured on this host; <0 unknown */
+	double entry_hit_s, ret_hit_s;	/* ... for entry and RET probes; <0 unknown */
+	const struct probe_plan *plan;	/* the probe points, with their hits: */
+	uint64_t fn_hits[MW_MAX_FN * 2];	/* [id * 2] entry, [id * 2 + 1] RET */
+	double locks_s, maps_s;		/* how long the lock set and the map set were attached */
 	int uprobes;
 	bool multi;			/* uprobe_multi links */
 	double attach_s, detach_s;	/* attaching the map probes; detaching everything */

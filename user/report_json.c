@@ -109,6 +109,32 @@ static json_object *short_lived_json(const struct mw_model *m)
 	return a;
 }
 
+/* Each probe point: its uprobes, how long they were attached, their hits. */
+static json_object *probes_json(const struct capture_meta *meta)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; meta->plan && i < meta->plan->n; i++) {
+		const struct planned_probe *pp = &meta->plan->p[i];
+		json_object *o;
+
+		if (pp->error[0])
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "function", json_object_new_string(probe_defs[pp->id].symbol));
+		json_object_object_add(o, "rets", json_object_new_int(pp->pts.nrets));
+		json_object_object_add(o, "attached_s",
+				       json_object_new_double(probe_defs[pp->id].op == MW_OP_LOCK ||
+								      op_entry_only(probe_defs[pp->id].op) ?
+							      meta->locks_s : meta->maps_s));
+		json_object_object_add(o, "entry_hits", json_object_new_uint64(meta->fn_hits[pp->id * 2]));
+		json_object_object_add(o, "ret_hits",
+				       json_object_new_uint64(meta->fn_hits[pp->id * 2 + 1]));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 /* BPF's counters, by name: what was lost, dropped as stale, or could not be read. */
 static json_object *counters_json(const uint64_t *st)
 {
@@ -221,9 +247,17 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 			       meta->per_hit_s >= 0 ?
 				       json_object_new_double(meta->per_hit_s * (double)meta->probe_hits) :
 				       NULL);
+	/* the average over the hits; entry and RET hits are priced apart */
 	json_object_object_add(ov, "per_hit_us",
 			       meta->per_hit_s >= 0 ? json_object_new_double(meta->per_hit_s * 1e6) :
 						      NULL);
+	json_object_object_add(ov, "per_entry_hit_us",
+			       meta->entry_hit_s >= 0 ?
+				       json_object_new_double(meta->entry_hit_s * 1e6) : NULL);
+	json_object_object_add(ov, "per_ret_hit_us",
+			       meta->ret_hit_s >= 0 ? json_object_new_double(meta->ret_hit_s * 1e6) :
+						      NULL);
+	json_object_object_add(ov, "probes", probes_json(meta));
 	json_object_object_add(ov, "uprobes", json_object_new_int(meta->uprobes));
 	json_object_object_add(ov, "links", json_object_new_string(meta->multi ? "uprobe_multi" :
 										 "one per uprobe"));
