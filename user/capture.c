@@ -15,11 +15,23 @@
 #include "mwerr.h"
 #include "report.h"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, interrupts;
 
+/*
+ * The first signal ends the capture and the report is still written. Another one says so
+ * (writing is short, but the user should not wonder); a third gives up on the report.
+ */
 static void on_signal(int sig)
 {
+	static const char again[] = "mapwatch: finishing: detaching and writing the report "
+				    "(interrupt once more to quit without it)\n";
+
 	stop_signal = sig;
+	interrupts++;
+	if (interrupts == 2 && write(STDERR_FILENO, again, sizeof(again) - 1) < 0)
+		return;
+	if (interrupts >= 3)
+		_exit(128 + sig);
 }
 
 static double now_s(void)
