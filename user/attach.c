@@ -13,11 +13,13 @@
 #include "mapwatch.skel.h"
 #include "mwerr.h"
 
+/*
+ * libbpf speaks only with -v (its debug output with -vv): every failure reaches the user as
+ * mapwatch's own one line, which says what to do.
+ */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (level == LIBBPF_DEBUG && mw_verbose < 2)
-		return 0;
-	if (level == LIBBPF_INFO && !mw_verbose)
+	if (!mw_verbose || (level == LIBBPF_DEBUG && mw_verbose < 2))
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
