@@ -29,22 +29,30 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 		return MW_EXIT_UNSUPPORTED;
 	}
 	t->layout = go_layout_for(&t->gb.bi, e, sizeof(e));
+	if (!t->layout) {
+		/* Not in the catalogue: the binary's own DWARF, if it kept it, has every offset. */
+		if (t->gb.img.has_dwarf) {
+			char e2[256];
+
+			if (!dwarf_layout_read(&t->gb, path, &t->dwarf_layout, e2, sizeof(e2))) {
+				t->layout = &t->dwarf_layout;
+				t->layout_from_dwarf = true;
+			} else {
+				snprintf(err, errlen, "%s: %s, and its DWARF is incomplete: %s",
+					 t->exe, e, e2);
+			}
+		} else {
+			snprintf(err, errlen, "%s: %s, and the binary has no DWARF to read the "
+					      "runtime's layout from (built with -ldflags=-w or "
+					      "stripped)", t->exe, e);
+		}
+	}
+	if (t->layout && gobin_locate_text(&t->gb, t->layout->md_text, e, sizeof(e))) {
+		snprintf(err, errlen, "%s: unsupported Go binary: %s", t->exe, e);
+		t->layout = NULL;
+	}
 	if (t->layout)
 		return MW_EXIT_OK;
-	/* Not in the catalogue: the binary's own DWARF, if it kept it, has every offset. */
-	if (t->gb.img.has_dwarf) {
-		char e2[256];
-
-		if (!dwarf_layout_read(&t->gb, path, &t->dwarf_layout, e2, sizeof(e2))) {
-			t->layout = &t->dwarf_layout;
-			t->layout_from_dwarf = true;
-			return MW_EXIT_OK;
-		}
-		snprintf(err, errlen, "%s: %s, and its DWARF is incomplete: %s", t->exe, e, e2);
-	} else {
-		snprintf(err, errlen, "%s: %s, and the binary has no DWARF to read the runtime's "
-				      "layout from (built with -ldflags=-w or stripped)", t->exe, e);
-	}
 	gobin_close(&t->gb);
 	return MW_EXIT_UNSUPPORTED;
 }
