@@ -32,7 +32,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux
 
 GOBIN_SRCS := $(wildcard user/gobin/*.c)
 CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c \
-	     user/symbolize.c user/model.c user/report_json.c user/report_text.c \
+	     user/symbolize.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))

@@ -16,7 +16,8 @@ const char *argp_program_bug_address = "the mapwatch issue tracker";
 #define EXIT_DOC                                                                   \
 	"\nExit status: 0 ok; 1 other failure; 2 usage; 3 not privileged or BPF "  \
 	"unavailable; 4 no such process; 5 not a Go binary; 6 Go version or layout " \
-	"not supported; 7 attaching a probe failed."
+	"not supported; 7 attaching a probe failed; 8 (report) not a well-formed mapwatch " \
+	"capture."
 
 static struct {
 	struct capture_opts cap;

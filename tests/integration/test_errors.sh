@@ -31,7 +31,7 @@ check "  ...and exactly one line" test "$(wc -l <"$WORK/err")" = 1
 expect_status "capture without -p: usage, status 2" 2 "give -p PID" "$MW" capture
 expect_status "bad duration: status 2" 2 "invalid duration" "$MW" capture -p 1 -d -3
 expect_status "unknown command: status 2" 2 "unknown command" "$MW" frobnicate
-expect_status "report of a non-report: status 1" 1 "not a mapwatch capture|mapwatch: " \
+expect_status "report of a non-report: status 8" 8 "not a mapwatch capture" \
 	"$MW" report /etc/hostname
 check "capture --help explains every option and the exit statuses" bash -c "
 	'$MW' capture --help >'$WORK/help' && grep -q -- --ready-file '$WORK/help' &&
