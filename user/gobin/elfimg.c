@@ -143,23 +143,27 @@ const struct elfimg_sec *elfimg_section(const struct elfimg *img, const char *na
 }
 
 /*
- * How many of a segment's p_filesz bytes the file really holds: p_offset and p_filesz are
- * whatever the file says, so the segment may start or end past the end of the file.
+ * The bytes of a segment the file really holds, and how many (at most p_filesz): p_offset and
+ * p_filesz are whatever the file says, so the segment may start or end past the end of the
+ * file. NULL if it starts past the end.
  */
-static uint64_t seg_in_file(const struct elfimg *img, const struct elfimg_seg *s)
+static const uint8_t *seg_bytes(const struct elfimg *img, const struct elfimg_seg *s, uint64_t *n)
 {
+	*n = 0;
 	if (s->offset > img->size)
-		return 0;
-	return s->filesz < img->size - s->offset ? s->filesz : img->size - s->offset;
+		return NULL;
+	*n = s->filesz < img->size - s->offset ? s->filesz : img->size - s->offset;
+	return img->data + s->offset;
 }
 
 int64_t elfimg_vaddr_to_offset(const struct elfimg *img, uint64_t vaddr)
 {
 	for (int i = 0; i < img->nsegs; i++) {
 		const struct elfimg_seg *s = &img->segs[i];
+		uint64_t n;
 
 		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz)
-			return vaddr - s->vaddr < seg_in_file(img, s) ?
+			return seg_bytes(img, s, &n) && vaddr - s->vaddr < n ?
 				       (int64_t)(s->offset + (vaddr - s->vaddr)) : -1;
 	}
 	return -1;
@@ -169,13 +173,13 @@ const uint8_t *elfimg_at(const struct elfimg *img, uint64_t vaddr, uint64_t len)
 {
 	for (int i = 0; i < img->nsegs; i++) {
 		const struct elfimg_seg *s = &img->segs[i];
-		uint64_t rel = vaddr - s->vaddr;
+		uint64_t rel = vaddr - s->vaddr, n;
+		const uint8_t *b;
 
 		if (vaddr < s->vaddr || rel >= s->filesz || !span_ok(rel, len, s->filesz))
 			continue;
-		if (!span_ok(rel, len, seg_in_file(img, s)))
-			return NULL;
-		return img->data + s->offset + rel;
+		b = seg_bytes(img, s, &n);
+		return b ? span_at(b, n, rel, len) : NULL;
 	}
 	return NULL;
 }
@@ -187,14 +191,16 @@ int elfimg_scan(const struct elfimg *img, uint32_t want, uint32_t avoid, unsigne
 		return 0;
 	for (int i = 0; i < img->nsegs; i++) {
 		const struct elfimg_seg *g = &img->segs[i];
-		uint64_t n = seg_in_file(img, g);
+		uint64_t n;
+		const uint8_t *b = seg_bytes(img, g, &n);
 
-		if ((g->flags & want) != want || (g->flags & avoid))
+		if (!b || (g->flags & want) != want || (g->flags & avoid))
 			continue;
 		for (uint64_t o = (align - g->vaddr % align) % align; span_ok(o, need, n);
 		     o += align) {
-			int r = fn(img->data + g->offset + o, img->size - g->offset - o,
-				   g->vaddr + o, ctx);
+			/* what remains of the file from there, as the caller may read past the
+			 * segment (the segment's bytes start within the file: no wrap) */
+			int r = fn(b + o, img->size - g->offset - o, g->vaddr + o, ctx);
 
 			if (r)
 				return r;
