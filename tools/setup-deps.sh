@@ -3,15 +3,17 @@
 # Install everything mapwatch needs to build and test, from Debian's packages only.
 # Idempotent and quiet when everything is present. Needs root (apt-get).
 #
-#   tools/setup-deps.sh            build deps + every Go toolchain the tests use
+#   tools/setup-deps.sh            build deps + fuzzer runtime + every Go toolchain the tests use
 #   tools/setup-deps.sh --build    build deps only (what `make` needs)
+#   tools/setup-deps.sh --fuzz     build deps and clang's libFuzzer runtime (what `make fuzz` needs)
 #   tools/setup-deps.sh --demo     build deps and the newest Go (what `make demo` needs)
 set -euo pipefail
 
-want_go=1
+want_go=1 want_fuzz=1
 case "${1:-}" in
---build) want_go=0 ;;
---demo) want_go=newest ;;
+--build) want_go=0 want_fuzz=0 ;;
+--fuzz) want_go=0 ;;
+--demo) want_go=newest want_fuzz=0 ;;
 esac
 
 # Go toolchains: version -> suite. Pinned low suites are used only with -t SUITE.
@@ -85,6 +87,18 @@ if [ -n "$m" ]; then
 	apt_update
 	log "installing $(echo $m)"
 	apt-get -qq install -y --no-install-recommends $m >/dev/null
+fi
+
+# libFuzzer and the sanitizer runtimes of the installed clang (tests/fuzz/): Debian ships them
+# apart, as libclang-rt-<major>-dev (bookworm's clang is 14).
+if [ "$want_fuzz" = 1 ]; then
+	v=$(clang -dumpversion | cut -d. -f1)
+	m=$(missing_pkgs "libclang-rt-$v-dev")
+	if [ -n "$m" ]; then
+		apt_update
+		log "installing $m"
+		apt-get -qq install -y --no-install-recommends $m >/dev/null
+	fi
 fi
 
 if [ "$want_go" = newest ]; then
