@@ -20,10 +20,12 @@ for h in "$@"; do
 	mkdir -p "$corpus" "$crashes" "$top/tests/fuzz/regress/$name"
 	cp -n "$out/seeds/$name"/* "$corpus"/ 2>/dev/null
 	before=$(ls "$crashes" | wc -l)
+	dict=()
+	[ -f "$top/tests/fuzz/$name.dict" ] && dict=(-dict="$top/tests/fuzz/$name.dict")
 	t0=$SECONDS
 	MW_FUZZ_GOBIN=$out/seeds/fuzz-target.elf nice -n 10 "$out/$h" -max_total_time="$secs" \
 		-print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$crashes/" \
-		"$corpus" "$top/tests/fuzz/regress/$name" >"$log" 2>&1
+		"${dict[@]}" "$corpus" "$top/tests/fuzz/regress/$name" >"$log" 2>&1
 	execs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log" | tail -1)
 	new=$(($(ls "$crashes" | wc -l) - before))
 	total_crashes=$((total_crashes + new))

@@ -30,7 +30,9 @@ for h in buildinfo pclntab elfimg gobin report ingest; do
 	fi
 	mkdir -p "$WORK/corpus.$h" "$fz/crashes/$h"
 	cp "$seeds/$h"/* "$WORK/corpus.$h"/ 2>/dev/null
-	if "$bin" -max_total_time="$smoke" -seed=1 -timeout=10 -print_final_stats=1 \
+	dict=()
+	[ -f "$top/tests/fuzz/$h.dict" ] && dict=(-dict="$top/tests/fuzz/$h.dict")
+	if "$bin" "${dict[@]}" -max_total_time="$smoke" -seed=1 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$fz/crashes/$h/" "$WORK/corpus.$h" "$regress" >"$WORK/$h.log" 2>&1; then
 		ok "fuzz/$h: ${smoke} s smoke from $(ls "$seeds/$h" 2>/dev/null | wc -l) seeds, $(awk '/number_of_executed_units/ { print $2 }' "$WORK/$h.log") executions, no crash"
 	else
