@@ -3,11 +3,12 @@
 #
 #   make          build ./mapwatch (installs missing build packages first)
 #   make test     install everything the tests need, build, run every test
+#   make fuzz     run each libFuzzer harness (tests/fuzz/) for FUZZ_SECONDS (default 180)
 #   make demo     build, run the bundled demo workload, capture it, print the report
 #   make catalogue  every Go release Debian's suites offer: install, regenerate the offsets
 #                 catalogue, run every test (tools/update-go-releases.sh; then commit)
 #   make install  install to $(PREFIX)/sbin
-#   V=1           show full commands
+#   V=1           show full commands; CFLAGS=... replaces -g -O2, the project's flags stay
 
 OUTPUT := .output
 ARCH := x86
@@ -26,15 +27,17 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 MAKEFLAGS += --no-print-directory
 endif
 
+# CFLAGS is the user's (optimisation, debug info; `make CFLAGS=-O0` works); the project's
+# own flags are apart so that a CFLAGS on the command line cannot drop them.
 CFLAGS ?= -g -O2
-CFLAGS += -Wall -Wextra -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
-	  -I$(OUTPUT) -Iuser -Ibpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MW_CFLAGS := -Wall -Wextra -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
+	     -I$(OUTPUT) -Iuser -Ibpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+MW_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 GOBIN_SRCS := $(wildcard user/gobin/*.c)
 CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c user/goheap.c \
-	     user/symbolize.c user/model.c user/report_json.c user/report_text.c \
+	     user/symbolize.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
@@ -44,8 +47,19 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/
 # read out of bounds, not merely not crash.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS))
+SAN_APP_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(APP_SRCS))
 
-.PHONY: all deps test unit integration demo catalogue install clean
+# libFuzzer harnesses (tests/fuzz/README.md): the pure code built with clang's fuzzer
+# instrumentation, ASan and UBSan (signed overflow included); every finding is fatal.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 180
+FUZZ_SAN := -fsanitize=address,undefined,signed-integer-overflow -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst %,$(OUTPUT)/fuzz/%,$(FUZZ_HARNESSES))
+FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(CORE_SRCS))
+
+.PHONY: all deps test unit integration demo catalogue install clean fuzz fuzzers
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -69,33 +83,63 @@ $(OUTPUT)/mapwatch.skel.h: $(OUTPUT)/mapwatch.bpf.o
 $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/user/attach.o: $(OUTPUT)/mapwatch.skel.h
+$(OUTPUT)/user/attach.o $(OUTPUT)/san/user/attach.o: $(OUTPUT)/mapwatch.skel.h
 
 $(OUTPUT)/tools/dwarf-layout: tools/gen-offsets/dwarf-layout.c $(CORE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(CORE_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) $< $(CORE_OBJS) $(MW_LDLIBS) $(LDLIBS) -o $@
 
 mapwatch: $(APP_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(MW_LDLIBS) $(LDLIBS) -o $@
+
+# The command line under ASan/UBSan, for the tests that feed it hostile files.
+$(OUTPUT)/san/mapwatch: $(SAN_APP_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(MW_LDLIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/san/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) $(SAN) -c $< -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_OBJS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(SAN_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) $(SAN) -Itests/unit $< $(SAN_OBJS) $(MW_LDLIBS) $(LDLIBS) -o $@
+
+$(OUTPUT)/fuzz/obj/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) -g -O1 $(MW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	$(call msg,FUZZER,$@)
+	$(Q)$(FUZZ_CC) -g -O1 $(MW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -Itests/fuzz $< \
+		$(FUZZ_OBJS) $(MW_LDLIBS) $(LDLIBS) -o $@
+
+# Writes the seed corpora from the Go fixtures (tests/fuzz/seeds.sh).
+$(OUTPUT)/tools/mkseeds: tests/fuzz/mkseeds.c $(CORE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) $< $(CORE_OBJS) $(MW_LDLIBS) $(LDLIBS) -o $@
+
+fuzzers: $(FUZZERS) $(OUTPUT)/tools/mkseeds
+
+# Each harness for FUZZ_SECONDS, one at a time, niced; prints executions and crashes.
+fuzz:
+	$(Q)tools/setup-deps.sh --fuzz
+	$(Q)$(MAKE) fuzzers
+	$(Q)tests/build-fixtures.sh
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_HARNESSES)
 
 # Everything the tests use, toolchains included, comes from tools/setup-deps.sh.
 test:
 	$(Q)tools/setup-deps.sh
-	$(Q)$(MAKE) mapwatch $(UNIT_TESTS)
+	$(Q)$(MAKE) mapwatch $(UNIT_TESTS) $(OUTPUT)/san/mapwatch fuzzers
 	$(Q)tests/run.sh
 
 demo:

@@ -3,18 +3,20 @@
 # Install everything mapwatch needs to build and test, from Debian's packages only.
 # Idempotent and quiet when everything is present. Needs root (apt-get).
 #
-#   tools/setup-deps.sh            build deps + every Go toolchain the tests use
+#   tools/setup-deps.sh            build deps + fuzzer runtime + every Go toolchain the tests use
 #   tools/setup-deps.sh --build    build deps only (what `make` needs)
+#   tools/setup-deps.sh --fuzz     build deps and clang's libFuzzer runtime (what `make fuzz` needs)
 #   tools/setup-deps.sh --demo     build deps and the newest Go (what `make demo` needs)
 #   tools/setup-deps.sh --suites   the pinned Go suites, and fresh package lists (what
 #                                  tools/update-go-releases.sh searches)
 set -euo pipefail
 
-want_go=1
+want_go=1 want_fuzz=1
 case "${1:-}" in
---build) want_go=0 ;;
---demo) want_go=newest ;;
---suites) want_go=suites ;;
+--build) want_go=0 want_fuzz=0 ;;
+--fuzz) want_go=0 ;;
+--demo) want_go=newest want_fuzz=0 ;;
+--suites) want_go=suites want_fuzz=0 ;;
 esac
 
 # Go toolchains, version:suite, from tools/go-toolchains. Pinned low suites are used only
@@ -109,6 +111,18 @@ if ! pkg-config --atleast-version=1.3 libbpf 2>/dev/null; then
 	log "installing libbpf 1.4 from bookworm-backports"
 	apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends \
 		-t bookworm-backports libbpf-dev libbpf1 >/dev/null
+fi
+
+# libFuzzer and the sanitizer runtimes of the installed clang (tests/fuzz/): Debian ships them
+# apart, as libclang-rt-<major>-dev (bookworm's clang is 14).
+if [ "$want_fuzz" = 1 ]; then
+	v=$(clang -dumpversion | cut -d. -f1)
+	m=$(missing_pkgs "libclang-rt-$v-dev")
+	if [ -n "$m" ]; then
+		apt_update
+		log "installing $m"
+		apt-get -qq install -y --no-install-recommends $m >/dev/null
+	fi
 fi
 
 if [ "$want_go" = newest ]; then

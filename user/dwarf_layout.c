@@ -2,6 +2,8 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,11 +11,22 @@
 
 int gobin_map_impl(const struct gobin *gb)
 {
-	/* Swiss tables split; bucket maps grow with hashGrow (GO_RUNTIME.md §1). */
+	/* Swiss tables split; bucket maps grow with hashGrow (probes/README.md, "Map
+	 * implementation"). */
 	if (pclntab_func_named(&gb->pcln, "internal/runtime/maps.(*table).split", NULL))
 		return IMPL_SWISS;
 	return IMPL_HMAP;
 }
+
+/*
+ * Every offset of a layout lies inside a runtime struct of at most a few hundred bytes (and
+ * writing_mask is a byte); anything larger read from a file is refused, so that no later
+ * sum of an offset and a size can overflow.
+ */
+#define MAX_LAYOUT_VALUE 4096
+/* Any value read from DWARF: the heap's metadata has large offsets (heapArena.spans) and
+ * constants (64 MiB arenas); more than this is not Go's runtime. */
+#define MAX_DWARF_VALUE (1 << 30)
 
 /* One wanted value: a field of one of several candidate structs, or a constant. */
 struct want {
@@ -56,7 +69,7 @@ static void match_struct(Dwarf_Die *s, const char *name, struct want *w, int nw)
 				Dwarf_Die td;
 				Dwarf_Word sz;
 
-				*w[i].out = (int)off;
+				*w[i].out = off <= MAX_DWARF_VALUE ? (int)off : INT_MAX;
 				w[i].found_rank = rank;
 				if (w[i].size && dwarf_attr(&m, DW_AT_type, &ta) &&
 				    dwarf_formref_die(&ta, &td) && !die_uint(&td, DW_AT_byte_size, &sz))
@@ -75,7 +88,7 @@ static void match_constant(Dwarf_Die *c, const char *name, struct want *w, int n
 		if (w[i].field || !w[i].structs[0] || strcmp(w[i].structs[0], name))
 			continue;
 		if (dwarf_attr(c, DW_AT_const_value, &a) && dwarf_formsdata(&a, &v) == 0) {
-			*w[i].out = (int)v;
+			*w[i].out = v >= 0 && v <= MAX_DWARF_VALUE ? (int)v : INT_MAX;
 			w[i].found_rank = 0;
 		}
 	}
@@ -134,6 +147,7 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 		{ { "runtime.g" }, "goid", &l->goid, -1 },
 		{ { "runtime.g" }, "stack", &l->stack_lo, -1 },		/* stack.lo at +0 */
 		{ { "runtime.stack" }, "hi", &l->stack_hi, -1 },
+		{ { "runtime.moduledata" }, "text", &l->md_text, -1 },
 		{ { "runtime.moduledata" }, "types", &l->md_types, -1 },
 		{ { "runtime.moduledata" }, "gofunc", &l->md_gofunc, -1 },
 		{ { hdr }, swiss ? "used" : "count", &l->count, -1 },
@@ -159,6 +173,11 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 		  swiss ? "GroupSize" : NULL, &l->groupsize_u64, -1 },
 		{ { swiss ? "internal/runtime/maps.table" : NULL }, "capacity", &l->table_capacity,
 		  -1 },
+		/* the type descriptor: internal/abi.Type from Go 1.21, runtime._type before */
+		{ { "internal/abi.Type" }, "TFlag", &l->type_tflag, -1 },
+		{ { "runtime._type" }, "tflag", &l->type_tflag, -1 },
+		{ { "internal/abi.Type" }, "Str", &l->type_str, -1 },
+		{ { "runtime._type" }, "str", &l->type_str, -1 },
 		/* optional: a HashTrieMap sync.Map (Go >= 1.24) has no dirty map */
 		{ { "sync.Map" }, "dirty", &l->syncmap_dirty, -1 },
 	};
@@ -169,19 +188,33 @@ int dwarf_layout_read(const struct gobin *gb, const char *path, struct go_layout
 
 	if (dwarf_walk(path, w, nw, err, errlen))
 		return -1;
-	if (l->stack_lo >= 0 && l->stack_hi >= 0)
+	if (l->stack_lo >= 0 && l->stack_lo <= MAX_LAYOUT_VALUE && l->stack_hi >= 0 &&
+	    l->stack_hi <= MAX_LAYOUT_VALUE)
 		l->stack_hi += l->stack_lo;	/* g.stack.hi = g.stack + stack.hi */
-	for (int i = 0; i < nw; i++) {
-		/* Both bucket-size rows fill one value; either is enough. */
-		if ((w[i].out == &l->bucketsize_u16 && l->bucketsize_u16 >= 0) ||
-		    w[i].out == &l->syncmap_dirty)
+	for (int i = 0; i < nw && !rc; i++) {
+		bool found = false;
+
+		if (!w[i].structs[0] || w[i].out == &l->syncmap_dirty)
 			continue;
-		if (w[i].structs[0] && w[i].found_rank < 0) {
+		/* Rows that fill one value (a field renamed between releases): one is enough. */
+		for (int j = 0; j < nw; j++)
+			found |= w[j].out == w[i].out && w[j].found_rank >= 0;
+		if (!found) {
 			snprintf(err, errlen, "DWARF has no %s%s%s", w[i].structs[0],
 				 w[i].field ? "." : "", w[i].field ? w[i].field : "");
 			rc = -1;
-			break;
+		} else if (*w[i].out < 0 || *w[i].out > MAX_LAYOUT_VALUE) {
+			/* offsets index small structs; a value this large is not a layout */
+			snprintf(err, errlen, "DWARF gives %s%s%s = %d, not a plausible offset",
+				 w[i].structs[0], w[i].field ? "." : "", w[i].field ? w[i].field : "",
+				 *w[i].out);
+			rc = -1;
 		}
+	}
+	if (!rc && l->syncmap_dirty > MAX_LAYOUT_VALUE) {
+		snprintf(err, errlen, "DWARF gives sync.Map.dirty = %d, not a plausible offset",
+			 l->syncmap_dirty);
+		rc = -1;
 	}
 	return rc;
 }
@@ -213,7 +246,8 @@ int dwarf_heap_read(const char *path, struct go_heap_layout *h, char *err, size_
 	if (dwarf_walk(path, w, nw, err, errlen))
 		return -1;
 	for (int i = 0; i < nw; i++) {
-		if (w[i].found_rank < 0) {
+		if (w[i].found_rank < 0 || *w[i].out < 0 || *w[i].out == INT_MAX ||
+		    (w[i].size && (*w[i].size < 1 || *w[i].size > 8))) {
 			snprintf(err, errlen, "DWARF has no %s%s%s", w[i].structs[0],
 				 w[i].field ? "." : "", w[i].field ? w[i].field : "");
 			return -1;

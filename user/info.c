@@ -57,6 +57,13 @@ int cmd_info(pid_t pid, const char *binary)
 	printf("\n%d of %d runtime functions can be probed (%d uprobes).\n", plan.usable, plan.n,
 	       plan.uprobes);
 	rc = plan.usable ? MW_EXIT_OK : MW_EXIT_UNSUPPORTED;
+	/* the table above is on stdout; the failure, like every failure, is one line here */
+	if (!plan.n)
+		pr_err("%s: none of the runtime functions mapwatch probes is in its function "
+		       "table\n", t.exe);
+	else if (!plan.usable)
+		pr_err("%s: none of the %d runtime functions to probe can be (first: %s: %s)\n",
+		       t.exe, plan.n, probe_defs[plan.p[0].id].symbol, plan.p[0].error);
 	target_close(&t);
 	return rc;
 }

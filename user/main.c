@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* mapwatch: watch the maps of a running Go program with eBPF. */
 #include <argp.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
@@ -17,13 +19,39 @@ const char *argp_program_bug_address = "the mapwatch issue tracker";
 #define EXIT_DOC                                                                   \
 	"\nExit status: 0 ok; 1 other failure; 2 usage; 3 not privileged or BPF "  \
 	"unavailable; 4 no such process; 5 not a Go binary; 6 Go version or layout " \
-	"not supported; 7 attaching a probe failed."
+	"not supported; 7 attaching a probe failed; 8 (report) not a well-formed mapwatch " \
+	"capture."
 
 static struct {
 	struct capture_opts cap;
 	pid_t pid;
 	const char *path;
 } env = { .cap = { .duration_s = 10, .ringbuf_mb = 16, .lock_baseline_s = -1 } };
+
+/*
+ * A bad command line: one line on stderr and status 2. (argp_error would add two lines of
+ * "Try --help"; every error of mapwatch is one line.)
+ */
+static void usage_error(const struct argp_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+static void usage_error(const struct argp_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", st->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see --help)\n");
+	exit(MW_EXIT_USAGE);
+}
+
+/* What getopt refused (an unknown option, a missing value), said in one line. */
+static error_t option_error(const struct argp_state *st)
+{
+	usage_error(st, "unknown option or missing value: %s",
+		    st->next > 0 && st->next <= st->argc ? st->argv[st->next - 1] : "?");
+}
 
 static long parse_long(const char *s, long lo, long hi, struct argp_state *st, const char *what)
 {
@@ -33,7 +61,7 @@ static long parse_long(const char *s, long lo, long hi, struct argp_state *st, c
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi)
-		argp_error(st, "invalid %s: %s (expected %ld..%ld)", what, s, lo, hi);
+		usage_error(st, "invalid %s: %s (expected %ld..%ld)", what, s, lo, hi);
 	return v;
 }
 
@@ -79,9 +107,10 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 	case 'd':
 		errno = 0;
 		env.cap.duration_s = strtod(arg, &end);
-		if (errno || end == arg || *end || !(env.cap.duration_s > 0) ||
-		    env.cap.duration_s > 86400 * 365)
-			argp_error(st, "invalid duration: %s (seconds, > 0)", arg);
+		/* NaN compares false with everything: ask for a finite number first */
+		if (errno || end == arg || *end || !isfinite(env.cap.duration_s) ||
+		    env.cap.duration_s <= 0 || env.cap.duration_s > 86400 * 365)
+			usage_error(st, "invalid duration: %s (seconds, > 0)", arg);
 		break;
 	case 'j':
 		env.cap.json_path = arg;
@@ -94,7 +123,7 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 		env.cap.lock_baseline_s = strtod(arg, &end);
 		if (errno || end == arg || *end || !(env.cap.lock_baseline_s >= 0) ||
 		    env.cap.lock_baseline_s > 3600)
-			argp_error(st, "invalid lock baseline: %s (seconds, >= 0)", arg);
+			usage_error(st, "invalid lock baseline: %s (seconds, >= 0)", arg);
 		break;
 	case OPT_FOLDED:
 		env.cap.folded_path = arg;
@@ -103,27 +132,33 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 		env.cap.dot_path = arg;
 		break;
 	case OPT_THRESHOLD: {
+		const char *eq = strchr(arg, '=');
 		char err[512];
 
+		/* a threshold of nan or inf would make every comparison with it meaningless */
+		if (eq && !isfinite(strtod(eq + 1, NULL)))
+			usage_error(st, "--threshold %s: not a finite number", arg);
 		if (detect_set(&env.cap.thresholds, arg, err, sizeof(err)))
-			argp_error(st, "%s", err);
+			usage_error(st, "%s", err);
 		break;
 	}
 	case OPT_RINGBUF:
 		env.cap.ringbuf_mb = (int)parse_long(arg, 1, 1024, st, "ring buffer size");
 		if (env.cap.ringbuf_mb & (env.cap.ringbuf_mb - 1))
-			argp_error(st, "--ringbuf-mb must be a power of two");
+			usage_error(st, "--ringbuf-mb must be a power of two");
 		break;
 	case 'v':
 		mw_verbose++;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(st, "unexpected argument: %s", arg);
+		usage_error(st, "unexpected argument: %s", arg);
 		break;
 	case ARGP_KEY_END:
 		if (!env.cap.pid)
-			argp_error(st, "which process? give -p PID");
+			usage_error(st, "which process? give -p PID");
 		break;
+	case ARGP_KEY_ERROR:
+		return option_error(st);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -164,13 +199,15 @@ static error_t info_parse(int key, char *arg, struct argp_state *st)
 		break;
 	case ARGP_KEY_ARG:
 		if (env.path)
-			argp_error(st, "one binary at a time");
+			usage_error(st, "one binary at a time");
 		env.path = arg;
 		break;
 	case ARGP_KEY_END:
 		if (!env.pid == !env.path)
-			argp_error(st, "give either -p PID or a BINARY");
+			usage_error(st, "give either -p PID or a BINARY");
 		break;
+	case ARGP_KEY_ERROR:
+		return option_error(st);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -204,13 +241,15 @@ static error_t report_parse(int key, char *arg, struct argp_state *st)
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (env.path)
-			argp_error(st, "one report at a time");
+			usage_error(st, "one report at a time");
 		env.path = arg;
 		break;
 	case ARGP_KEY_END:
 		if (!env.path)
-			argp_error(st, "which report? give FILE.json");
+			usage_error(st, "which report? give FILE.json");
 		break;
+	case ARGP_KEY_ERROR:
+		return option_error(st);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -239,6 +278,7 @@ int main(int argc, char **argv)
 	const struct argp *ap;
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	static char capture_doc[2048], info_doc[1024];
+	unsigned flags = 0;
 
 	capture_argp.doc = doc_with_releases(CAPTURE_DOC, capture_doc, sizeof(capture_doc));
 	info_argp.doc = doc_with_releases(INFO_DOC, info_doc, sizeof(info_doc));
@@ -263,15 +303,25 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "report"))
 		ap = &report_argp;
 	else {
-		fprintf(stderr, "mapwatch: unknown command '%s'\n", cmd);
-		usage(stderr);
+		fprintf(stderr, "mapwatch: unknown command '%s' (capture, info or report; see "
+				"mapwatch --help)\n", cmd);
 		return MW_EXIT_USAGE;
 	}
 	static char name[64];
 
 	snprintf(name, sizeof(name), "mapwatch %s", cmd);
 	argv[1] = name;
-	if (argp_parse(ap, argc - 1, argv + 1, 0, NULL, NULL))
+	/*
+	 * argp's own messages (getopt's, plus "Try --help") are turned off, and usage_error
+	 * says each problem in one line; but --help and --usage need them on.
+	 */
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--") || !strncmp(argv[i], "--help", 6) ||
+		    !strncmp(argv[i], "--usage", 7) || !strcmp(argv[i], "-?"))
+			break;
+		else if (i == argc - 1)
+			flags = ARGP_NO_ERRS;
+	if (argp_parse(ap, argc - 1, argv + 1, flags, NULL, NULL))
 		return MW_EXIT_USAGE;
 	if (ap == &capture_argp)
 		return cmd_capture(&env.cap);

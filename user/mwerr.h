@@ -12,6 +12,7 @@ enum mw_exit {
 	MW_EXIT_NOTGO = 5,		/* not a Go binary */
 	MW_EXIT_UNSUPPORTED = 6,	/* Go version or layout not supported */
 	MW_EXIT_ATTACH = 7,		/* attaching a probe failed */
+	MW_EXIT_BADREPORT = 8,		/* report: the file is not a well-formed mapwatch capture */
 };
 
 #endif

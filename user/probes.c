@@ -26,9 +26,9 @@ const struct probe_def probe_defs[PROBE__COUNT] = {
 #define SWISS IMPL_SWISS
 static const struct go_layout layouts[] = {
 #define LAYOUT(mi, ex, im, goid, slo, shi, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd,  \
-	       bsz, gsz, tcap, mdt, mdg, smd)                                              \
+	       bsz, gsz, tcap, mdx, mdt, mdg, ttf, tst, smd)                               \
 	{ mi, ex, im, goid, slo, shi, cnt, wr, wm, seed, B, nov, bk, obk, nev, dp, dl, gd, bsz,    \
-	  gsz, tcap, mdt, mdg, smd },
+	  gsz, tcap, mdx, mdt, mdg, ttf, tst, smd },
 #include "../probes/layouts.def"
 #undef LAYOUT
 	{ .minor = -1 },	/* end */

@@ -56,7 +56,8 @@ struct go_layout {
 	int B, noverflow, buckets, oldbuckets, nevacuate;
 	int dirptr, dirlen, globaldepth;
 	int bucketsize_u16, groupsize_u64, table_capacity;
-	int md_types, md_gofunc;
+	int md_text, md_types, md_gofunc;
+	int type_tflag, type_str;	/* abi.Type (runtime._type): TFlag byte, Str nameOff */
 	int syncmap_dirty;		/* sync.Map.dirty; -1: HashTrieMap (Go >= 1.24) */
 };
 

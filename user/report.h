@@ -50,9 +50,20 @@ int report_write_dot(const struct mw_model *m, const char *path, char *err, size
 int write_atomic(const char *path, const char *s, size_t len, char *err, size_t errlen);
 /* Write atomically (temp file + rename). 0 or -1 with a message. */
 int report_write_json(json_object *doc, const char *path, char *err, size_t errlen);
-/* Render a report document (built here or read back from a file) as text. */
+/*
+ * Render a report document as text: one built here, one read back, or any JSON at all (what
+ * does not have the expected type is shown as unknown).
+ */
 void report_print_text(json_object *doc, FILE *out);
-/* Read a saved report; NULL with a message if it is not a mapwatch capture. */
-json_object *report_read(const char *path, char *err, size_t errlen);
+
+/* report_read(): the file could not be read; it is not a well-formed mapwatch capture. */
+enum { REPORT_ERR_IO = -1, REPORT_ERR_MALFORMED = -2 };
+/* Read a saved report into *doc (caller puts it). 0, or REPORT_ERR_* with one line in err. */
+int report_read(const char *path, json_object **doc, char *err, size_t errlen);
+/* Pure: the report in buf (name for messages), or NULL with one line in err. */
+json_object *report_parse(const char *buf, size_t len, const char *name, char *err,
+			  size_t errlen);
+/* Pure: does doc have the schema, and every member the type the text view expects? 0 or -1. */
+int report_check(json_object *doc, char *err, size_t errlen);
 
 #endif

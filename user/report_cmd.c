@@ -8,11 +8,12 @@
 int cmd_report(const char *path)
 {
 	char err[512];
-	json_object *doc = report_read(path, err, sizeof(err));
+	json_object *doc;
+	int r = report_read(path, &doc, err, sizeof(err));
 
-	if (!doc) {
+	if (r) {
 		pr_err("%s\n", err);
-		return MW_EXIT_FAIL;
+		return r == REPORT_ERR_MALFORMED ? MW_EXIT_BADREPORT : MW_EXIT_FAIL;
 	}
 	report_print_text(doc, stdout);
 	json_object_put(doc);

@@ -324,21 +324,3 @@ int report_write_json(json_object *doc, const char *path, char *err, size_t errl
 	g_free(t);
 	return rc;
 }
-
-json_object *report_read(const char *path, char *err, size_t errlen)
-{
-	json_object *doc = json_object_from_file(path), *schema;
-
-	if (!doc) {
-		snprintf(err, errlen, "%s: %s", path, json_util_get_last_err());
-		return NULL;
-	}
-	if (!json_object_object_get_ex(doc, "schema", &schema) ||
-	    strcmp(json_object_get_string(schema), REPORT_SCHEMA)) {
-		snprintf(err, errlen, "%s: not a mapwatch capture (schema %s expected)", path,
-			 REPORT_SCHEMA);
-		json_object_put(doc);
-		return NULL;
-	}
-	return doc;
-}

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Text view of a report document: what a person reads at the end of a capture. */
+/*
+ * Text view of a report document: what a person reads at the end of a capture. Total over any
+ * JSON: a member of another type than expected reads as absent, and strings are shown with
+ * control characters replaced (a report file can come from anywhere).
+ */
 #include <inttypes.h>
 #include <string.h>
 #include "report.h"
@@ -13,18 +17,49 @@ static json_object *get(json_object *o, const char *k)
 	return v;
 }
 
-static const char *str(json_object *o, const char *k, const char *dflt)
+/* An array member, or NULL: the loops below index only what is an array. */
+static json_object *arr(json_object *o, const char *k)
 {
 	json_object *v = get(o, k);
 
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
+	return json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static size_t arr_len(json_object *a)
+{
+	return a ? json_object_array_length(a) : 0;
+}
+
+/*
+ * A string member for printing, or dflt. Control characters become '?' so that a report
+ * cannot drive the terminal; the copy lives in one of a few rotating buffers, enough for
+ * the strings of one line.
+ */
+static const char *str(json_object *o, const char *k, const char *dflt)
+{
+	static char ring[8][1024];
+	static unsigned next;
+	json_object *v = get(o, k);
+	const char *s;
+	char *b;
+	size_t i;
+
+	if (!json_object_is_type(v, json_type_string))
+		return dflt;
+	s = json_object_get_string(v);
+	b = ring[next++ % 8];
+	for (i = 0; s[i] && i < sizeof(ring[0]) - 1; i++)
+		b[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	b[i] = 0;
+	return b;
 }
 
 static uint64_t u64(json_object *o, const char *k)
 {
 	json_object *v = get(o, k);
 
-	return v ? json_object_get_uint64(v) : 0;
+	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double) ?
+		       json_object_get_uint64(v) : 0;
 }
 
 static void human_bytes(uint64_t b, char *buf, size_t len)
@@ -42,7 +77,7 @@ static void human_bytes(uint64_t b, char *buf, size_t len)
 
 static void print_map(json_object *mp, FILE *out)
 {
-	json_object *sites = get(mp, "sites"), *cap = get(mp, "capacity"), *b = get(mp, "B");
+	json_object *sites = arr(mp, "sites"), *cap = get(mp, "capacity"), *b = get(mp, "B");
 	json_object *bytes = get(mp, "bytes");
 	char hb[32];
 
@@ -54,13 +89,13 @@ static void print_map(json_object *mp, FILE *out)
 			str(cr, "file", "?"), u64(cr, "line"));
 	fprintf(out, "    len %" PRIu64 " (peak %" PRIu64 ")", u64(mp, "len"), u64(mp, "peak_len"));
 	if (cap)
-		fprintf(out, "  capacity %" PRIu64, json_object_get_uint64(cap));
+		fprintf(out, "  capacity %" PRIu64, u64(mp, "capacity"));
 	if (bytes) {
-		human_bytes(json_object_get_uint64(bytes), hb, sizeof(hb));
+		human_bytes(u64(mp, "bytes"), hb, sizeof(hb));
 		fprintf(out, "  %s", hb);
 	}
 	if (b)
-		fprintf(out, "  B=%d", json_object_get_int(b));
+		fprintf(out, "  B=%" PRIu64, u64(mp, "B"));
 	fprintf(out, "  growths %" PRIu64 "\n", u64(mp, "growths"));
 	if (str(mp, "ended", NULL))
 		fprintf(out, "    ended during the capture: %s (last known state above)\n",
@@ -68,7 +103,7 @@ static void print_map(json_object *mp, FILE *out)
 	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64
 		     "  writer goroutines %" PRIu64 "\n",
 		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
-	for (size_t i = 0; sites && i < json_object_array_length(sites); i++) {
+	for (size_t i = 0; i < arr_len(sites); i++) {
 		json_object *s = json_object_array_get_idx(sites, i);
 
 		fprintf(out, "    %10" PRIu64 "  %-6s  %s (%s:%" PRIu64 ")\n", u64(s, "count"),
@@ -79,12 +114,12 @@ static void print_map(json_object *mp, FILE *out)
 
 void report_print_text(json_object *doc, FILE *out)
 {
-	json_object *t = get(doc, "target"), *maps = get(doc, "maps"), *ev = get(doc, "events");
-	json_object *ov = get(doc, "overhead"), *findings = get(doc, "findings");
+	json_object *t = get(doc, "target"), *maps = arr(doc, "maps"), *ev = get(doc, "events");
+	json_object *ov = get(doc, "overhead"), *findings = arr(doc, "findings");
 	json_object *cpu = get(ov, "estimated_target_cpu_s"), *per = get(ov, "per_hit_us");
 	json_object *stripped = get(t, "stripped"), *pie = get(t, "pie");
-	size_t nmaps = maps ? json_object_array_length(maps) : 0;
-	json_object *sms = get(doc, "sync_maps"), *sl = get(doc, "short_lived");
+	size_t nmaps = arr_len(maps);
+	json_object *sms = arr(doc, "sync_maps"), *sl = arr(doc, "short_lived");
 
 	fprintf(out, "mapwatch capture of PID %" PRIu64 " (%s)\n", u64(t, "pid"),
 		str(t, "exe", "?"));
@@ -102,15 +137,15 @@ void report_print_text(json_object *doc, FILE *out)
 		fprintf(out, "  THE TARGET DIED: runtime.fatal(\"%s\") in %s\n",
 			str(get(doc, "target_died"), "message", "?"),
 			str(get(get(doc, "target_died"), "site"), "function", "?"));
-	fprintf(out, "\nFINDINGS (%zu)\n", findings ? json_object_array_length(findings) : 0);
-	if (!findings || !json_object_array_length(findings))
+	fprintf(out, "\nFINDINGS (%zu)\n", arr_len(findings));
+	if (!arr_len(findings))
 		fprintf(out, "  none\n");
-	for (size_t i = 0; findings && i < json_object_array_length(findings); i++) {
-		json_object *f = json_object_array_get_idx(findings, i), *sites = get(f, "sites");
+	for (size_t i = 0; i < arr_len(findings); i++) {
+		json_object *f = json_object_array_get_idx(findings, i), *sites = arr(f, "sites");
 
 		fprintf(out, "  [%s] %s: %s\n", str(f, "severity", "?"), str(f, "kind", "?"),
 			str(f, "summary", ""));
-		for (size_t k = 0; sites && k < json_object_array_length(sites); k++) {
+		for (size_t k = 0; k < arr_len(sites); k++) {
 			json_object *st = json_object_array_get_idx(sites, k);
 
 			fprintf(out, "      at %s (%s:%" PRIu64 ")\n", str(st, "function", "?"),
@@ -124,7 +159,7 @@ void report_print_text(json_object *doc, FILE *out)
 	for (size_t i = 0; i < nmaps; i++)
 		print_map(json_object_array_get_idx(maps, i), out);
 
-	for (size_t i = 0; sl && i < json_object_array_length(sl); i++) {
+	for (size_t i = 0; i < arr_len(sl); i++) {
 		json_object *s = json_object_array_get_idx(sl, i), *cr = get(s, "created_at");
 		double life = json_object_get_double(get(s, "median_life_ms"));
 		char lb[32];
@@ -132,8 +167,7 @@ void report_print_text(json_object *doc, FILE *out)
 		/* from creation (or first write, on a stack) to the last write seen */
 		snprintf(lb, sizeof(lb), life < 1 ? "%.0f us" : "%.1f ms", life < 1 ? life * 1e3 : life);
 		if (!i)
-			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n",
-				json_object_array_length(sl));
+			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n", arr_len(sl));
 		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
 			     " ended during the capture, median life %s, peak %" PRIu64
 			     " entries\n",
@@ -144,16 +178,16 @@ void report_print_text(json_object *doc, FILE *out)
 			lb, u64(s, "peak_len"));
 	}
 
-	for (size_t i = 0; sms && i < json_object_array_length(sms); i++) {
-		json_object *sm = json_object_array_get_idx(sms, i), *sites = get(sm, "sites");
+	for (size_t i = 0; i < arr_len(sms); i++) {
+		json_object *sm = json_object_array_get_idx(sms, i), *sites = arr(sm, "sites");
 
 		if (!i)
-			fprintf(out, "\nSYNC.MAPS WRITTEN (%zu)\n", json_object_array_length(sms));
+			fprintf(out, "\nSYNC.MAPS WRITTEN (%zu)\n", arr_len(sms));
 		fprintf(out, "  sync.Map %s  writes %s  dirty-map rebuilds %" PRIu64
 			     " (%" PRIu64 " entries copied)\n",
 			str(sm, "id", "?"), json_object_to_json_string(get(sm, "writes")),
 			u64(sm, "dirty_rebuilds"), u64(sm, "entries_copied"));
-		for (size_t k = 0; sites && k < json_object_array_length(sites); k++) {
+		for (size_t k = 0; k < arr_len(sites); k++) {
 			json_object *s = json_object_array_get_idx(sites, k);
 
 			fprintf(out, "    %10" PRIu64 "  %-15s  %s (%s:%" PRIu64 ")\n",

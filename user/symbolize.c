@@ -78,27 +78,29 @@ bool sym_is_user_function(const char *fn)
 	return strcmp(fn, "?") != 0;
 }
 
-#define TYPE_TFLAG_OFF 20
-#define TYPE_STR_OFF 40
-#define TFLAG_EXTRA_STAR 0x2
+#define TFLAG_EXTRA_STAR 0x2	/* abi.TFlagExtraStar: the name has a leading '*' to drop */
 
 int gotype_name(const struct gobin *gb, const struct go_layout *l, uint64_t type, char *buf,
 		size_t len)
 {
-	const uint8_t *t = elfimg_at(&gb->img, type, 48), *p;
+	const uint8_t *tf, *ts, *p;
 	uint64_t types, nlen;
 	int32_t str;
 	size_t off = 1;
 	bool star;
 
-	if (!t || !gb->moduledata || l->md_types < 0)
+	if (!gb->moduledata || l->md_types < 0 || l->type_tflag < 0 || l->type_str < 0 || !len)
+		return -1;
+	tf = elfimg_at(&gb->img, type + (uint64_t)l->type_tflag, 1);
+	ts = elfimg_at(&gb->img, type + (uint64_t)l->type_str, 4);
+	if (!tf || !ts)
 		return -1;
 	types = gobin_u64(gb, gb->moduledata + (uint64_t)l->md_types);
-	memcpy(&str, t + TYPE_STR_OFF, 4);
-	star = t[TYPE_TFLAG_OFF] & TFLAG_EXTRA_STAR;
+	memcpy(&str, ts, 4);
+	star = *tf & TFLAG_EXTRA_STAR;
 	if (!types || str <= 0)
 		return -1;
-	/* name: one flag byte, a uvarint length, the bytes */
+	/* name: one flag byte, a uvarint length, the bytes (probes/README.md, "Type names") */
 	p = elfimg_at(&gb->img, types + (uint64_t)str, 11);
 	if (!p || uvarint_read(p, 11, &off, &nlen) || nlen == 0 || nlen > 4096)
 		return -1;

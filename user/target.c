@@ -31,10 +31,8 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 	t->layout = go_layout_for(&t->gb.bi, e, sizeof(e));
 	if (t->layout) {
 		t->heap = go_heap_layout_for(t->layout->minor);
-		return MW_EXIT_OK;
-	}
-	/* Not in the catalogue: the binary's own DWARF, if it kept it, has every offset. */
-	if (t->gb.img.has_dwarf) {
+	} else if (t->gb.img.has_dwarf) {
+		/* Not in the catalogue: the binary's own DWARF, if it kept it, has every offset. */
 		char e2[256];
 
 		if (!dwarf_layout_read(&t->gb, path, &t->dwarf_layout, e2, sizeof(e2))) {
@@ -45,13 +43,20 @@ static int open_common(struct target *t, const char *path, char *err, size_t err
 				t->dwarf_heap.minor = t->layout->minor;
 				t->heap = &t->dwarf_heap;
 			}
-			return MW_EXIT_OK;
+		} else {
+			snprintf(err, errlen, "%s: %s, and its DWARF is incomplete: %s", t->exe, e,
+				 e2);
 		}
-		snprintf(err, errlen, "%s: %s, and its DWARF is incomplete: %s", t->exe, e, e2);
 	} else {
 		snprintf(err, errlen, "%s: %s, and the binary has no DWARF to read the runtime's "
 				      "layout from (built with -ldflags=-w or stripped)", t->exe, e);
 	}
+	if (t->layout && gobin_locate_text(&t->gb, t->layout->md_text, e, sizeof(e))) {
+		snprintf(err, errlen, "%s: unsupported Go binary: %s", t->exe, e);
+		t->layout = NULL;
+	}
+	if (t->layout)
+		return MW_EXIT_OK;
 	gobin_close(&t->gb);
 	return MW_EXIT_UNSUPPORTED;
 }

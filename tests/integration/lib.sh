@@ -97,6 +97,21 @@ site_line() {
 
 toolchains() { cat "$MW_FIXTURES/toolchains"; }
 
+# cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
+cpu_ticks() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }	# comm may hold spaces and parentheses
+	set -- $s
+	echo $((${12} + ${13}))
+}
+
+# cpu_at_least PID TICKS: the process has used at least TICKS clock ticks of CPU.
+cpu_at_least() {
+	local t
+	t=$(cpu_ticks "$1") && [ "$t" -ge "$2" ]
+}
+
 # jq_true FILE FILTER: the filter yields true.
 jq_true() {
 	[ "$(jq -r "$2" "$1" 2>/dev/null)" = true ]

@@ -63,9 +63,14 @@ for go in "$first" "$last"; do
 	# The target is killed in the middle of its writes: what was seen is reported.
 	d=$WORK/killed.$go
 	if start_fixture "$d" "$bin" 1000000 0 && start_capture "$d" -d 120 --json "$d/r.json"; then
+		# Kill it in the middle of its writes: once they have cost it a fifth of a second
+		# of CPU (a probed write costs microseconds, so thousands were seen), long before
+		# its two million writes are done.
+		t0=$(cpu_ticks "$FPID")
 		release_fixture
-		wait_until 20 jq -e '.' /dev/null
-		sleep 1
+		check "go$go: the target is writing under probes before it is killed" \
+			wait_until 20 cpu_at_least "$FPID" $((t0 + $(getconf CLK_TCK) / 5))
+		check "  ...and has not finished" bash -c "! grep -q '^done' '$d/fix.out'"
 		kill -9 "$FPID"
 		wait_exit "$MWPID" 30
 		check "go$go: target killed mid-capture: status 0" test "$STATUS" = 0

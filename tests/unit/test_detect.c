@@ -317,6 +317,10 @@ int main(void)
 		return 1;
 	}
 	layout = go_layout_for(&gb.bi, err, sizeof(err));
+	if (!layout || gobin_locate_text(&gb, layout->md_text, err, sizeof(err))) {
+		printf("not ok - cannot place the functions of %s: %s\n", path, err);
+		return 1;
+	}
 	detect_defaults(&opts);
 	return check_run("detect", cases, sizeof(cases) / sizeof(cases[0]));
 }

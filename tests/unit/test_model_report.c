@@ -122,7 +122,7 @@ static void report_names_functions_and_lines(void)
 	EXPECT(json_object_get_double(jget(doc, "overhead.estimated_target_cpu_s")) > 0.00047);
 
 	EXPECT(!report_write_json(doc, tmp, err, sizeof(err)));
-	back = report_read(tmp, err, sizeof(err));
+	EXPECT(!report_read(tmp, &back, err, sizeof(err)));
 	EXPECT(back && json_object_equal(doc, back));
 	f = open_memstream(&text, &tlen);
 	report_print_text(back, f);
@@ -137,7 +137,8 @@ static void report_names_functions_and_lines(void)
 	f = fopen(tmp, "w");
 	fputs("{\"schema\": \"something else\"}", f);
 	fclose(f);
-	EXPECT(!report_read(tmp, err, sizeof(err)) && strstr(err, "not a mapwatch capture"));
+	EXPECT(report_read(tmp, &back, err, sizeof(err)) == REPORT_ERR_MALFORMED && !back &&
+	       strstr(err, "not a mapwatch capture"));
 	doc = json_object_new_object();
 	EXPECT(report_write_json(doc, "/nonexistent/dir/r.json", err, sizeof(err)) &&
 	       strstr(err, "/nonexistent/dir"));
@@ -228,5 +229,9 @@ int main(void)
 		return 1;
 	}
 	layout = go_layout_for(&gb.bi, err, sizeof(err));
+	if (!layout || gobin_locate_text(&gb, layout->md_text, err, sizeof(err))) {
+		printf("not ok - cannot place the functions of %s: %s\n", path, err);
+		return 1;
+	}
 	return check_run("model", cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "gobin/gobin.h"
+#include "probes.h"
 
 static char goversions[64][32];
 static int ngo;
@@ -28,6 +29,22 @@ static void load_toolchains(void)
 	while (ngo < 64 && fscanf(f, "%31s", goversions[ngo]) == 1)
 		ngo++;
 	fclose(f);
+}
+
+/* gobin_open, then the functions placed at moduledata.text as the catalogue says. */
+static int open_go(struct gobin *gb, const char *path, char *err, size_t errlen)
+{
+	const struct go_layout *l;
+	int r = gobin_open(gb, path, err, errlen);
+
+	if (r)
+		return r;
+	l = go_layout_for(&gb->bi, err, errlen);
+	if (!l || gobin_locate_text(gb, l->md_text, err, errlen)) {
+		gobin_close(gb);
+		return -1;
+	}
+	return 0;
 }
 
 static void fixture(char *buf, size_t len, const char *go, const char *flavour)
@@ -95,7 +112,7 @@ static void every_binary_opens(void)
 			char want[32];
 
 			fixture(path, sizeof(path), goversions[g], fl[i]);
-			if (gobin_open(&gb, path, err, sizeof(err))) {
+			if (open_go(&gb, path, err, sizeof(err))) {
 				EXPECT_MSG(0, "%s: %s", path, err);
 				continue;
 			}
@@ -128,7 +145,7 @@ static void compare_twin(const char *plain, const char *stripped)
 	char err[256];
 	int nsyms = read_symtab(plain, &syms), matched = 0, wrong = 0;
 
-	if (gobin_open(&gb, stripped, err, sizeof(err))) {
+	if (open_go(&gb, stripped, err, sizeof(err))) {
 		EXPECT_MSG(0, "%s: %s", stripped, err);
 		free_syms(syms, nsyms);
 		return;
@@ -202,7 +219,7 @@ static int exercise(const char *path)
 	struct gobin gb;
 	char err[256];
 
-	if (gobin_open(&gb, path, err, sizeof(err)))
+	if (open_go(&gb, path, err, sizeof(err)))
 		return -1;
 	for (size_t i = 0; i < gb.pcln.nfuncs; i += 7) {
 		const struct go_func *f = &gb.pcln.funcs[i];
@@ -254,7 +271,7 @@ static void corrupted_tables_fail_cleanly(void)
 
 	close(fd);
 	fixture(src, sizeof(src), ngo ? goversions[0] : "none", "stripped");
-	if (slurp(src, &b, &len) || gobin_open(&gb, src, err, sizeof(err))) {
+	if (slurp(src, &b, &len) || open_go(&gb, src, err, sizeof(err))) {
 		EXPECT_MSG(0, "cannot read %s", src);
 		return;
 	}
@@ -294,7 +311,7 @@ static void no_section_headers(void)
 	close(fd);
 	for (int g = 0; g < ngo; g++) {
 		fixture(src, sizeof(src), goversions[g], "pie-stripped");
-		if (slurp(src, &buf, &len) || gobin_open(&a, src, err, sizeof(err))) {
+		if (slurp(src, &buf, &len) || open_go(&a, src, err, sizeof(err))) {
 			EXPECT_MSG(0, "cannot read %s", src);
 			continue;
 		}
@@ -302,7 +319,7 @@ static void no_section_headers(void)
 		memset(buf + 0x3c, 0, 4);	/* e_shnum, e_shstrndx */
 		write_file(tmp, buf, len);
 		free(buf);
-		if (gobin_open(&b, tmp, err, sizeof(err))) {
+		if (open_go(&b, tmp, err, sizeof(err))) {
 			EXPECT_MSG(0, "%s without section headers: %s", src, err);
 			gobin_close(&a);
 			continue;

@@ -5,28 +5,38 @@
 #include <string.h>
 #include "buildinfo.h"
 #include "elfimg.h"
+#include "span.h"
 #include "varint.h"
+
+/* A decimal number of at most 6 digits (a version component); -1 if there is none. */
+static int version_num(const char *p, const char **end)
+{
+	int v = 0, n = 0;
+
+	while (*p >= '0' && *p <= '9' && n < 6) {
+		v = v * 10 + (*p++ - '0');
+		n++;
+	}
+	*end = p;
+	return n && !(*p >= '0' && *p <= '9') ? v : -1;
+}
 
 int go_version_parse(const char *s, struct go_version *v)
 {
-	const char *p;
-	char *end;
+	const char *end;
 
 	memset(v, 0, sizeof(*v));
 	if (strncmp(s, "go", 2))
 		return -1;
-	p = s + 2;
-	v->major = (int)strtol(p, &end, 10);
-	if (end == p || *end != '.')
+	v->major = version_num(s + 2, &end);
+	if (v->major < 0 || *end != '.')
 		return -1;
-	p = end + 1;
-	v->minor = (int)strtol(p, &end, 10);
-	if (end == p)
+	v->minor = version_num(end + 1, &end);
+	if (v->minor < 0)
 		return -1;
 	if (*end == '.') {
-		p = end + 1;
-		v->patch = (int)strtol(p, &end, 10);
-		if (end == p)
+		v->patch = version_num(end + 1, &end);
+		if (v->patch < 0)
 			return -1;
 	} else if (!strncmp(end, "rc", 2) || !strncmp(end, "beta", 4)) {
 		v->prerelease = true;
@@ -85,7 +95,7 @@ int go_buildinfo_parse(const uint8_t *p, size_t n, struct go_buildinfo *bi, char
 		       size_t errlen)
 {
 	uint64_t vlen, mlen;
-	size_t off = 32;
+	size_t off = 32, cp;
 	const char *x;
 	char tmp[64] = "";
 
@@ -102,14 +112,13 @@ int go_buildinfo_parse(const uint8_t *p, size_t n, struct go_buildinfo *bi, char
 		snprintf(err, errlen, "Go build information predates Go 1.18 (not supported)");
 		return -1;
 	}
-	if (uvarint_read(p, n, &off, &vlen) || vlen > n - off || vlen == 0) {
+	if (uvarint_read(p, n, &off, &vlen) || vlen == 0 || !span_ok(off, vlen, n)) {
 		snprintf(err, errlen, "truncated Go build information (version)");
 		return -1;
 	}
-	if (vlen >= sizeof(bi->version))
-		vlen = sizeof(bi->version) - 1;
-	memcpy(bi->version, p + off, vlen);
-	bi->version[vlen] = 0;
+	cp = vlen < sizeof(bi->version) ? vlen : sizeof(bi->version) - 1;
+	memcpy(bi->version, p + off, cp);
+	bi->version[cp] = 0;
 	off += vlen;
 	if (go_version_parse(bi->version, &bi->v)) {
 		snprintf(err, errlen, "unrecognised Go version string \"%s\"", bi->version);
@@ -121,7 +130,7 @@ int go_buildinfo_parse(const uint8_t *p, size_t n, struct go_buildinfo *bi, char
 		snprintf(bi->experiments, sizeof(bi->experiments), "%s", x + 2);
 
 	/* modinfo is optional (binaries built outside a module have a short one). */
-	if (!uvarint_read(p, n, &off, &mlen) && mlen <= n - off && mlen > 32) {
+	if (!uvarint_read(p, n, &off, &mlen) && span_ok(off, mlen, n) && mlen > 32) {
 		const char *mi = (const char *)p + off + 16;	/* 16-byte sentinels around it */
 		size_t ml = mlen - 32;
 

@@ -37,12 +37,15 @@ struct elfimg {
 
 /* Open path; on failure returns -errno or -EINVAL (not ELF), with a message in err. */
 int elfimg_open(struct elfimg *img, const char *path, char *err, size_t errlen);
+/* The same over an image in memory (named name in messages); data must outlive img. */
+int elfimg_open_mem(struct elfimg *img, const void *data, size_t size, const char *name,
+		    char *err, size_t errlen);
 void elfimg_close(struct elfimg *img);
 
 const struct elfimg_sec *elfimg_section(const struct elfimg *img, const char *name);
 /* File bytes backing [vaddr, vaddr+len), or NULL when not all in the file. */
 const uint8_t *elfimg_at(const struct elfimg *img, uint64_t vaddr, uint64_t len);
-/* File offset of a virtual address inside a PT_LOAD segment, or -1. */
+/* File offset of a virtual address inside the file-backed part of a PT_LOAD segment, or -1. */
 int64_t elfimg_vaddr_to_offset(const struct elfimg *img, uint64_t vaddr);
 /*
  * Call fn at every align-aligned address of the file-backed PT_LOAD segments whose flags

@@ -81,45 +81,80 @@ static uint64_t find_moduledata(const struct gobin *gb)
 	return c.found;
 }
 
-int gobin_open(struct gobin *gb, const char *path, char *err, size_t errlen)
+/* Everything after the ELF image is open: build info, function table, moduledata. */
+static int gobin_index(struct gobin *gb, const char *name, char *err, size_t errlen)
 {
 	char e2[256];
-	uint64_t text;
 	bool have_bi;
 
-	memset(gb, 0, sizeof(*gb));
-	if (elfimg_open(&gb->img, path, err, errlen))
-		return GOBIN_ERR_OPEN;
 	have_bi = go_buildinfo_read(&gb->img, &gb->bi, e2, sizeof(e2)) == 0;
 	if (find_pclntab(gb, err, errlen)) {
 		int r = have_bi || strstr(err, "predates") ? GOBIN_ERR_UNSUPPORTED : GOBIN_ERR_NOT_GO;
 
 		if (r == GOBIN_ERR_NOT_GO)
 			snprintf(err, errlen, "%s: not a Go binary (no Go build information or "
-					      "function table)", path);
-		gobin_close(gb);
+					      "function table)", name);
 		return r;
 	}
 	if (!have_bi) {
-		snprintf(err, errlen, "%s: Go function table found but %s", path, e2);
-		gobin_close(gb);
+		snprintf(err, errlen, "%s: Go function table found but %s", name, e2);
 		return strstr(e2, "predates") ? GOBIN_ERR_UNSUPPORTED : GOBIN_ERR_NOT_GO;
 	}
-	/* Go 1.26 leaves pcHeader.textStart 0; moduledata.text is right in every release. */
 	gb->moduledata = find_moduledata(gb);
-	text = gb->moduledata ? gobin_u64(gb, gb->moduledata + MODULEDATA_TEXT_OFF) : 0;
+	gb->text_known = gb->pcln.hdr_text_start != 0;
+	/*
+	 * Entries are offsets from the start of Go text: pcHeader.textStart says where it is up
+	 * to Go 1.25 (Go 1.26 leaves it 0); moduledata.text, at an offset that depends on the
+	 * release, says it in every release (gobin_locate_text).
+	 */
+	if (pclntab_load_funcs(&gb->pcln, gb->pcln.hdr_text_start, err, errlen))
+		return GOBIN_ERR_UNSUPPORTED;
+	return GOBIN_OK;
+}
+
+int gobin_open(struct gobin *gb, const char *path, char *err, size_t errlen)
+{
+	int r;
+
+	memset(gb, 0, sizeof(*gb));
+	if (elfimg_open(&gb->img, path, err, errlen))
+		return GOBIN_ERR_OPEN;
+	r = gobin_index(gb, path, err, errlen);
+	if (r)
+		gobin_close(gb);
+	return r;
+}
+
+int gobin_open_mem(struct gobin *gb, const void *data, size_t size, const char *name, char *err,
+		   size_t errlen)
+{
+	int r;
+
+	memset(gb, 0, sizeof(*gb));
+	if (elfimg_open_mem(&gb->img, data, size, name, err, errlen))
+		return GOBIN_ERR_OPEN;
+	r = gobin_index(gb, name, err, errlen);
+	if (r)
+		gobin_close(gb);
+	return r;
+}
+
+int gobin_locate_text(struct gobin *gb, int md_text_off, char *err, size_t errlen)
+{
+	uint64_t text = 0;
+
+	if (gb->moduledata && md_text_off >= 0)
+		text = gobin_u64(gb, gb->moduledata + (uint64_t)md_text_off);
 	if (!text)
 		text = gb->pcln.hdr_text_start;
 	if (!text) {
-		snprintf(err, errlen, "%s: cannot find the start of Go text", path);
-		gobin_close(gb);
-		return GOBIN_ERR_UNSUPPORTED;
+		snprintf(err, errlen, "cannot find the start of Go text (no moduledata.text, and "
+				      "pcHeader.textStart is 0)");
+		return -1;
 	}
-	if (pclntab_load_funcs(&gb->pcln, text, err, errlen)) {
-		gobin_close(gb);
-		return GOBIN_ERR_UNSUPPORTED;
-	}
-	return GOBIN_OK;
+	pclntab_rebase(&gb->pcln, text);
+	gb->text_known = true;
+	return 0;
 }
 
 void gobin_close(struct gobin *gb)

@@ -40,6 +40,8 @@ int pclntab_parse_header(struct pclntab *t, const uint8_t *p, size_t len, uint64
 			 char *err, size_t errlen);
 /* Pure: decode every function with text_start as the base of entry offsets. */
 int pclntab_load_funcs(struct pclntab *t, uint64_t text_start, char *err, size_t errlen);
+/* Pure: move every function to a new base of entry offsets (text_start). */
+void pclntab_rebase(struct pclntab *t, uint64_t text_start);
 void pclntab_free(struct pclntab *t);
 
 /* Function containing pc (link-time address), or NULL. */
