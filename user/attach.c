@@ -59,9 +59,12 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 		return MW_EXIT_FAIL;
 	if (e) {
 		e = -e;
+		/* "run as root" only says something to a user who is not */
 		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(e),
-			 e == EPERM || e == EACCES ?
+			 (e == EPERM || e == EACCES) && geteuid() ?
 				 " (run as root, or with CAP_BPF and CAP_PERFMON)" :
+			 e == EPERM || e == EACCES ?
+				 " (BPF is restricted here: a container or lockdown? -v for details)" :
 				 " (is this kernel built with BPF and BTF? run with -v for details)");
 		attach_close(a);
 		return MW_EXIT_PRIV;	/* either way: BPF is not available to us */

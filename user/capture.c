@@ -148,6 +148,17 @@ static const char *run_until(struct attach *at, struct mw_model *model, struct t
 	}
 }
 
+/* An attach that failed because the target exited meanwhile is "no such process". */
+static int attach_failed(pid_t pid, int rc, const char *err)
+{
+	if (!target_alive(pid)) {
+		pr_err("PID %d exited while mapwatch was attaching its probes\n", pid);
+		return MW_EXIT_NOPROC;
+	}
+	pr_err("%s\n", err);
+	return rc;
+}
+
 int cmd_capture(const struct capture_opts *o)
 {
 	struct capture_meta meta = { 0 };
@@ -202,7 +213,7 @@ int cmd_capture(const struct capture_opts *o)
 	if (!rc)
 		rc = attach_target(&at, &t, &plan, ATTACH_LOCKS, err, sizeof(err));
 	if (rc) {
-		pr_err("%s\n", err);
+		rc = attach_failed(o->pid, rc, err);
 		goto out;
 	}
 
@@ -223,7 +234,7 @@ int cmd_capture(const struct capture_opts *o)
 		model.baseline_ns = base > 0 ? model.maps_ns - model.start_ns : 0;
 		rc = attach_target(&at, &t, &plan, ATTACH_MAPS, err, sizeof(err));
 		if (rc) {
-			pr_err("%s\n", err);
+			rc = attach_failed(o->pid, rc, err);
 			goto out;
 		}
 		meta.attach_s = at.last_attach_s;

@@ -128,20 +128,23 @@ int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 		int e = errno;
 
 		snprintf(err, errlen, "cannot read %s: %s%s", link, strerror(e),
-			 e == EACCES || e == EPERM ? " (run as root)" : "");
+			 (e == EACCES || e == EPERM) && geteuid() ? " (run as root)" : "");
 		return e == ENOENT ? MW_EXIT_NOPROC : e == EACCES || e == EPERM ? MW_EXIT_PRIV :
 										 MW_EXIT_FAIL;
 	}
 	t->exe[n] = 0;
 	snprintf(t->open_path, sizeof(t->open_path), "%s", link);
 	r = open_common(t, link, err, errlen);
-	if (r)
-		return r;
-	if (find_bias(t, err, errlen)) {
+	if (!r && find_bias(t, err, errlen)) {
 		gobin_close(&t->gb);
-		return MW_EXIT_FAIL;
+		r = MW_EXIT_FAIL;
 	}
-	return MW_EXIT_OK;
+	/* Whatever failed, a process that is gone meanwhile is "no such process". */
+	if (r && !target_alive(pid)) {
+		snprintf(err, errlen, "PID %d exited while mapwatch was reading it", pid);
+		return MW_EXIT_NOPROC;
+	}
+	return r;
 }
 
 void target_close(struct target *t)

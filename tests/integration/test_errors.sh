@@ -155,3 +155,37 @@ if start_fixture "$d" "$bin" 1 0; then
 	release_fixture
 	wait_exit "$FPID" 10
 fi
+
+# An output path that cannot be written fails at once, before anything is attached: a wrong
+# path must not cost the user a whole capture.
+sleep 60 & SPID=$!
+PIDS+=("$SPID")
+t0=$SECONDS
+expect_status "--json into a missing directory: status 1 at once, before attaching" 1 \
+	"cannot write /nonexistent-dir/r.json" "$MW" capture -p "$SPID" -d 30 --json /nonexistent-dir/r.json
+check "--json into a missing directory: failed within 3 s, not after the capture" \
+	test $((SECONDS - t0)) -le 3
+expect_status "--dot into a missing directory: status 1" 1 "cannot write /nonexistent-dir/g.dot" \
+	"$MW" capture -p "$SPID" -d 30 --dot /nonexistent-dir/g.dot
+kill "$SPID" 2>/dev/null
+
+# A target that exits just as mapwatch attaches: either the capture ends with a report
+# (status 0, ended by the exit) or it fails as "no such process", status 4, in one line:
+# never "attach failed" (7), never two lines. The fixture exits a few ms after it starts.
+bad=0
+for i in $(seq 12); do
+	"$bin" 1 0 </dev/null >/dev/null 2>&1 &
+	XPID=$!
+	[ $((i % 3)) = 0 ] && sleep 0.00$i
+	"$MW" capture -p "$XPID" -d 5 --lock-baseline 0 --json "$WORK/x.json" >/dev/null 2>"$WORK/x.err"
+	st=$?
+	wait "$XPID" 2>/dev/null
+	n=$(wc -l <"$WORK/x.err")
+	case $st in
+	0) ;;
+	4) [ "$n" = 1 ] || { bad=1; echo "# run $i: status 4 with $n lines: $(head -c 300 "$WORK/x.err")"; } ;;
+	*) bad=1; echo "# run $i: status $st: $(head -c 300 "$WORK/x.err")" ;;
+	esac
+done
+check "a target that exits while probes attach: status 0 with a report, or 4 in one line (12 runs)" \
+	test "$bad" = 0
