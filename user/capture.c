@@ -151,7 +151,7 @@ static const char *run_until(struct attach *at, struct mw_model *model, struct t
 /* An attach that failed because the target exited meanwhile is "no such process". */
 static int attach_failed(pid_t pid, int rc, const char *err)
 {
-	if (!target_alive(pid)) {
+	if (!target_alive_settled(pid)) {
 		pr_err("PID %d exited while mapwatch was attaching its probes\n", pid);
 		return MW_EXIT_NOPROC;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "dwarf_layout.h"
 #include "mwerr.h"
@@ -140,7 +141,7 @@ int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 		r = MW_EXIT_FAIL;
 	}
 	/* Whatever failed, a process that is gone meanwhile is "no such process". */
-	if (r && !target_alive(pid)) {
+	if (r && !target_alive_settled(pid)) {
 		snprintf(err, errlen, "PID %d exited while mapwatch was reading it", pid);
 		return MW_EXIT_NOPROC;
 	}
@@ -150,6 +151,19 @@ int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 void target_close(struct target *t)
 {
 	gobin_close(&t->gb);
+}
+
+bool target_alive_settled(pid_t pid)
+{
+	/* A process in the middle of exiting has lost its memory before it is a zombie. */
+	for (int i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (!target_alive(pid))
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 bool target_alive(pid_t pid)

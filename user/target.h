@@ -27,5 +27,7 @@ int target_open_file(struct target *t, const char *path, char *err, size_t errle
 void target_close(struct target *t);
 /* Still running (not gone, not a zombie)? */
 bool target_alive(pid_t pid);
+/* Still running 200 ms from now (for a failure that an exiting process would explain)? */
+bool target_alive_settled(pid_t pid);
 
 #endif
