@@ -13,7 +13,7 @@ if ! "$top/tests/fuzz/seeds.sh" "$seeds" >"$WORK/seeds.log" 2>&1; then
 	notok "fuzz: seed corpora could not be written: $(tail -1 "$WORK/seeds.log")"
 fi
 export MW_FUZZ_GOBIN=$seeds/fuzz-target.elf
-for h in buildinfo pclntab elfimg gobin report ingest; do
+for h in buildinfo pclntab elfimg gobin report ingest refresh; do
 	bin=$fz/fuzz_$h regress=$top/tests/fuzz/regress/$h
 	if [ ! -x "$bin" ]; then
 		notok "fuzz/$h: harness not built (make fuzzers; needs clang and libclang-rt)"
