@@ -142,6 +142,12 @@ test:
 	$(Q)$(MAKE) mapwatch $(UNIT_TESTS) $(OUTPUT)/san/mapwatch fuzzers
 	$(Q)tests/run.sh
 
+# make soak: the test setup, then 100 attach/detach cycles per toolchain (README: Soak).
+.PHONY: soak
+soak: all
+	$(Q)tools/setup-deps.sh
+	$(Q)SOAK_CYCLES=100 MW_TESTS=soak tests/run.sh
+
 demo:
 	$(Q)tools/setup-deps.sh --demo
 	$(Q)$(MAKE) mapwatch
