@@ -240,9 +240,12 @@ static void map_end(struct mw_model *m, struct mw_map *mp, const char *why, uint
 			memcpy(md->type, mp->type, sizeof(md->type));
 		md->writes += mp->assigns + mp->deletes + mp->clears;
 		made_life(m, md, mp);
-		md->folded++;
-		map_free(mp);
-		return;
+		/* Proof of concurrent writers outlives the map: it stays listed, ended. */
+		if (!mp->overlaps && !mp->writing_at_entry) {
+			md->folded++;
+			map_free(mp);
+			return;
+		}
 	}
 	g_ptr_array_add(m->ended, mp);
 }

@@ -92,6 +92,16 @@ static void concurrent_write(void)
 	expect_kinds(&m, 1, 0, "concurrent_write", 0);
 	EXPECT(!model_ingest(&m, &o, sizeof(o)));
 	expect_kinds(&m, 1, 0, "concurrent_write", 1);
+	/* the map then ends (its memory handed to a new map): the proof stays */
+	{
+		struct mw_call_rec c = { .type = MW_REC_CALL, .fn = PROBE_MAKEMAP_SMALL, .goid = 9,
+					 .obj = MAP1, .caller = retaddr_in("main.assign64"),
+					 .t_entry = 5 * MS, .t_ret = 5 * MS + 1000, .entries = 1 };
+
+		EXPECT(!model_ingest(&m, &c, sizeof(c)));
+		EXPECT(m.ended->len == 1);
+	}
+	expect_kinds(&m, 1, 0, "concurrent_write", 1);
 	model_free(&m);
 }
 

@@ -12,13 +12,12 @@
 void detect_concurrent_write(const struct detect_ctx *c, json_object *out)
 {
 	const struct mw_model *m = c->m;
-	GHashTableIter it;
-	gpointer v;
+	/* ended maps too: two writers at once are proof whatever became of the map later */
+	GPtrArray *all = model_maps_sorted(m);
 	bool named = false;
 
-	g_hash_table_iter_init(&it, m->maps);
-	while (g_hash_table_iter_next(&it, NULL, &v)) {
-		const struct mw_map *mp = v;
+	for (guint i = 0; i < all->len; i++) {
+		const struct mw_map *mp = g_ptr_array_index(all, i);
 		const struct mw_overlap *o = &mp->overlap;
 		char label[512], a[512], b[512], sum[2048];
 		json_object *f, *e;
@@ -64,6 +63,7 @@ void detect_concurrent_write(const struct detect_ctx *c, json_object *out)
 		json_object_array_add(out, f);
 		named = true;
 	}
+	g_ptr_array_unref(all);
 
 	/* The runtime caught it first (or mapwatch did not see the pair): still say so. */
 	if (m->fatal && !named && strstr(m->fatal_msg, "concurrent map")) {
