@@ -1109,6 +1109,15 @@ void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns)
 	gpointer v;
 	GPtrArray *fold = g_ptr_array_new();
 
+	/* Maps made here that were used briefly, long before the end: done with, freed or not. */
+	g_hash_table_iter_init(&it, m->maps);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct mw_map *mp = v;
+
+		if (mp->created_seen && mp->last_ok_ns >= mp->made_ns &&
+		    mp->last_ok_ns - mp->made_ns < recent_ns && mp->last_ok_ns + recent_ns <= end_ns)
+			made_of(m, mp)->idle++;
+	}
 	g_hash_table_iter_init(&it, m->maps);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct mw_map *mp = v;
@@ -1118,8 +1127,8 @@ void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns)
 		if (!mp->created_seen)
 			continue;
 		md = made_of(m, mp);
-		/* One of many made at its site, most of which ended: short-lived, counted there. */
-		if (md->made >= MW_SHORT_LIVED_MIN && md->ended * 2 >= md->made)
+		/* One of many made at its site, most of them done with: short-lived, counted there. */
+		if (md->made >= MW_SHORT_LIVED_MIN && (md->ended + md->idle) * 2 >= md->made)
 			g_ptr_array_add(fold, mp);
 	}
 	for (guint i = 0; i < fold->len; i++) {

@@ -122,6 +122,7 @@ struct mw_made {
 	struct frame_sym site;
 	bool on_stack;			/* maps on a stack: site is their writer (no makemap) */
 	uint64_t made, ended, alive_at_end, folded;
+	uint64_t idle;			/* alive at the end, but used briefly long before it */
 	uint64_t peak_len;		/* largest count any of them reached */
 	uint64_t writes;
 	uint64_t nlife;			/* lives seen (creation to last sign of life) */
@@ -130,7 +131,10 @@ struct mw_made {
 #define MW_MADE_ON_STACK (1ULL << 63)	/* in a site key: a stack map, keyed by its writer */
 /* Median of the sampled lives, ns. */
 uint64_t mw_made_median_life(const struct mw_made *md);
-/* Maps from a site that makes this many, most of them ended, are short-lived. */
+/*
+ * Maps from a site that makes this many, most of them ended or used only briefly long before
+ * the end, are short-lived (whether the GC freed them yet depends on when it ran).
+ */
 #define MW_SHORT_LIVED_MIN 10
 
 #define MW_WAIT_BUCKETS 48		/* log2 histogram of lock waits, ns */
