@@ -42,8 +42,8 @@ for go in $(toolchains); do
 			if ! jq_true "$j" '[.findings[] | select(.kind == "concurrent_write")] | length == 0'; then
 				false_races=$((false_races + 1))
 				echo "# go$go cycle $i: concurrent_write on a race-free target:" \
-					"$(jq -c '[.findings[] | select(.kind == "concurrent_write") | .message]' "$j")"
-				cp "$j" "$d/false-race.$i.json"
+					"$(jq -c '.findings[] | select(.kind == "concurrent_write")
+						| [.summary, .evidence]' "$j")"
 			fi
 		fi
 		rm -f "$j"
