@@ -387,7 +387,13 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	}
 	r->t_entry = bpf_ktime_get_ns();
 
-	if ((ck & MW_CK_WRITE) && r->obj)
+	/*
+	 * A map on the writer's own stack never escaped: no other goroutine can write it. And
+	 * its address is no identity: the stack can be copied while the write is in flight (a
+	 * callee grows it, or the GC shrinks it while the writer is parked in an assist), and
+	 * another goroutine's stack (or heap object) can take the old address.
+	 */
+	if ((ck & MW_CK_WRITE) && r->obj && !(r->flags & MW_F_ON_STACK))
 		check_writer(r);
 	return 0;
 }
