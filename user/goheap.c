@@ -161,7 +161,8 @@ int goheap_object(const struct go_heap *h, mem_read_fn rd, void *ctx, uint64_t a
 		o->state = GO_OBJ_STACK;
 		return 0;
 	}
-	if (s.state != GO_SPAN_INUSE || !s.elemsize ||
+	/* span_covers bounded npages: no object outgrows its span, so sizes stay < 2^32 pages */
+	if (s.state != GO_SPAN_INUSE || !s.elemsize || s.elemsize > s.npages * GO_PAGE_SIZE ||
 	    (idx = (addr - s.start) / s.elemsize) >= s.nelems) {
 		o->state = GO_OBJ_NOT_OBJECT;
 		return 0;

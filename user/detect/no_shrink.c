@@ -42,7 +42,9 @@ void detect_no_shrink(const struct detect_ctx *c, json_object *out)
 		json_object_object_add(e, "capacity", json_object_new_uint64(cap));
 		json_object_object_add(e, "bytes", json_object_new_uint64(mp->bytes));
 		json_object_object_add(e, "bytes_wasted_estimate",
-				       json_object_new_uint64((uint64_t)wasted));
+				       json_object_new_uint64(wasted <= 0 ? 0 :
+							      wasted >= 1.8e19 ? UINT64_MAX :
+									       (uint64_t)wasted));
 		finding_add_alive(f, mp);
 		json_object_array_add(out, f);
 	}
