@@ -11,8 +11,8 @@
  * without it the model has no functions at all.
  */
 #include <stdio.h>
-#include "fuzz.h"
 #include "model.h"
+#include "fuzz.h"
 #include "report.h"
 
 static struct gobin gb;
@@ -37,18 +37,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The layouts a record can be read with: every release and implementation. */
-static const struct go_layout *pick_layout(uint8_t b)
-{
-	static const int minors[] = { 19, 21, 22, 23, 24, 25, 26 };
-	struct go_buildinfo bi = { .v = { 1, minors[(b & 7) % 7], 0 } };
-	char err[256];
-
-	if (b & 0x80)
-		snprintf(bi.experiments, sizeof(bi.experiments), "noswissmap");
-	return go_layout_for(&bi, err, sizeof(err));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct capture_meta meta = { .exe = "fuzz", .go_version = "go", .map_impl = "hmap",
@@ -62,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	l = pick_layout(data[0]);
+	l = fuzz_layout(data[0]);
 	model_init(&m, &gb, l, data[0] & 8 ? 0x1000 : 0);
 	while (o + 2 <= size) {
 		size_t n = (size_t)data[o] | (size_t)data[o + 1] << 8;

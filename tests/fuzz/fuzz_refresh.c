@@ -12,8 +12,8 @@
  */
 #include <stdio.h>
 #include "detect/detect.h"
-#include "fuzz.h"
 #include "model.h"
+#include "fuzz.h"
 #include "report.h"
 
 #define MAX_REGIONS 64
@@ -49,17 +49,6 @@ static uint64_t u64_at(const uint8_t *p)
 	return v;
 }
 
-static const struct go_layout *pick_layout(uint8_t b)
-{
-	static const int minors[] = { 19, 21, 22, 23, 24, 25, 26, 27 };
-	struct go_buildinfo bi = { .v = { 1, minors[b & 7], 0 } };
-	char err[256];
-
-	if (b & 0x80)
-		snprintf(bi.experiments, sizeof(bi.experiments), "noswissmap");
-	return go_layout_for(&bi, err, sizeof(err));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct capture_meta meta = { .exe = "fuzz", .go_version = "go", .map_impl = "hmap",
@@ -78,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *copy;
 	size_t off;
 
-	if (size < head || !(l = pick_layout(data[0])))
+	if (size < head || !(l = fuzz_layout(data[0])))
 		return 0;
 	copy = fuzz_copy(data, size);	/* regions point into it: exactly the input's bytes */
 	if (!copy)
