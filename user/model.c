@@ -698,7 +698,11 @@ static void on_overlap(struct mw_model *m, const struct mw_overlap_rec *o)
 	int n;
 
 	set_type(m, mp, o->maptype);	/* the target may die before any write completes */
-	if (!mp->overlaps++) {
+	/*
+	 * The first overlap seen, unless it is one where only the write flag was seen (the first
+	 * writer unknown): then the first one after it that names both writers.
+	 */
+	if (!mp->overlaps++ || (!mp->overlap.goid_first && o->goid_first)) {
 		mp->overlap.goid_first = o->goid_first;
 		mp->overlap.goid_second = o->goid_second;
 		mp->overlap.flag_set = o->flag_set;

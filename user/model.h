@@ -87,7 +87,7 @@ struct mw_map {
 	uint64_t inserts, removals;	/* writes that raised / lowered the count */
 	uint64_t writing_at_entry;	/* writes that found the map already being written */
 	uint64_t overlaps;
-	struct mw_overlap overlap;	/* the first one seen */
+	struct mw_overlap overlap;	/* the first naming both writers, else the first */
 	uint64_t first_ns, last_ns;
 	uint64_t capacity, bytes;	/* slots and table memory; 0 unknown */
 	uint64_t sized_dirptr;		/* Swiss: the directory the capacity was read from */

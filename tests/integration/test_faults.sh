@@ -163,14 +163,21 @@ for go in $(toolchains); do
 			jq_true "$d/r.json" "$STATUS == 0 and .ended_by == \"target exited\""
 		check "go$go race: target_died says concurrent map writes" \
 			jq_true "$d/r.json" '.target_died.message == "concurrent map writes"'
-		check "go$go race: concurrent_write names the map (made in main.newShared) and both writers" \
-			jq_true "$d/r.json" "([.maps[] | select(.created_at.function == \"main.newShared\"
+		name="go$go race: concurrent_write names the map (made in main.newShared) and both writers"
+		if jq_true "$d/r.json" "([.maps[] | select(.created_at.function == \"main.newShared\"
 				and .created_at.line == $(site_line race-make findings)) | .id]) as \$ids
 			 | (\$ids | length) == 1 and ([.findings[] | select(.kind == \"concurrent_write\"
 				and .map == \$ids[0]
 				and (.sites | any(.function == \"main.writerA\" and .line == $(site_line race-a findings)))
 				and (.sites | any(.function == \"main.writerB\" and .line == $(site_line race-b findings))))]
-				| length) == 1"
+				| length) == 1"; then
+			ok "$name"
+		else
+			notok "$name"
+			echo "# go$go race: $(jq -c '[(.findings[] | {kind, map, sites: [.sites[] | [.function, .line]],
+				evidence}), (.maps[] | select(.created_at.function == "main.newShared" or .concurrent_writes > 0)
+				| {id, created_at, concurrent_writes, writes_finding_flag_set, ended})]' "$d/r.json")"
+		fi
 	else
 		notok "go$go race: the runtime caught no concurrent write in 3 runs"
 	fi

@@ -103,6 +103,35 @@ static void concurrent_write(void)
 	}
 	expect_kinds(&m, 1, 0, "concurrent_write", 1);
 	model_free(&m);
+
+	/*
+	 * The write flag seen first (its writer unknown), then an overlap that names both: the
+	 * finding names both writers (a target killed by the runtime may leave no other).
+	 */
+	{
+		struct mw_overlap_rec flag = o;
+		json_object *fs, *sites = NULL, *ev = NULL, *gs = NULL;
+
+		flag.goid_first = 0;
+		flag.caller_first = 0;
+		flag.flag_set = 1;
+		model_init(&m, &gb, layout, 0);
+		EXPECT(!model_ingest(&m, &flag, sizeof(flag)));
+		EXPECT(!model_ingest(&m, &o, sizeof(o)));
+		fs = run(&m, 1, 0);
+		if (json_object_array_length(fs) == 1) {
+			json_object *f = json_object_array_get_idx(fs, 0);
+
+			json_object_object_get_ex(f, "sites", &sites);
+			json_object_object_get_ex(f, "evidence", &ev);
+			json_object_object_get_ex(ev, "goroutines", &gs);
+		}
+		EXPECT_MSG(sites && json_object_array_length(sites) == 2 && gs &&
+				   json_object_array_length(gs) == 2,
+			   "want both writers: %s", json_object_to_json_string(fs));
+		json_object_put(fs);
+		model_free(&m);
+	}
 }
 
 /* Baseline: lock waits measured with only the lock probes on, for the first second. */
