@@ -207,6 +207,20 @@ static void made_life(struct mw_model *m, struct mw_made *md, const struct mw_ma
 		md->peak_len = mp->peak_len;
 }
 
+/* One of a site's maps, ended or alive at the end, into the site's counts. */
+static void made_count(struct mw_model *m, struct mw_made *md, const struct mw_map *mp,
+		       bool ended)
+{
+	if (ended)
+		md->ended++;
+	else
+		md->alive_at_end++;
+	if (!md->type[0])
+		memcpy(md->type, mp->type, sizeof(md->type));
+	md->writes += mp->assigns + mp->deletes + mp->clears;
+	made_life(m, md, mp);
+}
+
 /*
  * The map is no longer what was at its address. One made during the capture is counted at its
  * creation site and dropped (memory stays bounded on servers); another keeps its last known
@@ -235,11 +249,7 @@ static void map_end(struct mw_model *m, struct mw_map *mp, const char *why, uint
 	if (mp->created_seen) {
 		struct mw_made *md = made_of(m, mp);
 
-		md->ended++;
-		if (!md->type[0])
-			memcpy(md->type, mp->type, sizeof(md->type));
-		md->writes += mp->assigns + mp->deletes + mp->clears;
-		made_life(m, md, mp);
+		made_count(m, md, mp, true);
 		/* Proof of concurrent writers outlives the map: it stays listed, ended. */
 		if (!mp->overlaps && !mp->writing_at_entry) {
 			md->folded++;
@@ -941,6 +951,25 @@ static bool room_never_needed(const struct mw_map *mp, uint64_t count)
 	return mp->created_seen && mp->capacity > 4 * most + 16;
 }
 
+/* What a re-read may replace: kept, to be put back when the read is not taken. */
+struct map_state {
+	struct map_hdr hdr;
+	uint64_t capacity, bytes, old_bytes;
+};
+
+static struct map_state state_of(const struct mw_map *mp)
+{
+	return (struct map_state){ mp->hdr, mp->capacity, mp->bytes, mp->old_bytes };
+}
+
+static void state_restore(struct mw_map *mp, const struct map_state *k)
+{
+	mp->hdr = k->hdr;
+	mp->capacity = k->capacity;
+	mp->bytes = k->bytes;
+	mp->old_bytes = k->old_bytes;
+}
+
 /* The same state of one map: count, seed and tables. */
 static bool same_state(const struct map_hdr *a, const struct map_hdr *b)
 {
@@ -1003,8 +1032,8 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct mw_map *mp = v;
 		uint8_t raw[MW_HDR_BYTES];
-		struct map_hdr h, keep_hdr;
-		uint64_t keep_cap, keep_bytes, keep_old;
+		struct map_state keep;
+		struct map_hdr h;
 		const char *why;
 
 		if (!all && !mp->dirty && !mp->hdr.oldbuckets)
@@ -1018,26 +1047,16 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		if (rd(ctx, mp->addr, raw, sizeof(raw)))
 			continue;	/* unreadable (the target exited): keep what was known */
 		map_hdr_decode(raw, m->layout, &h);
-		keep_hdr = mp->hdr;
-		keep_cap = mp->capacity;
-		keep_bytes = mp->bytes;
-		keep_old = mp->old_bytes;
+		keep = state_of(mp);
 		why = map_check(m, mp, &h, rd, ctx, sg, have_sg);
 		if (!why) {
-			struct map_hdr keep = mp->hdr;
-			uint64_t kcap = mp->capacity, kbytes = mp->bytes, kold = mp->old_bytes;
-
 			mp->hdr = h;
 			why = m->layout->impl == IMPL_HMAP ? hmap_size(m, mp, rd, ctx, sg) :
 							     swiss_size(m, mp, rd, ctx, sg);
 			if (!why && room_never_needed(mp, h.count))
 				why = "its tables hold far more room than it ever needed";
-			if (why) {
-				mp->hdr = keep;
-				mp->capacity = kcap;
-				mp->bytes = kbytes;
-				mp->old_bytes = kold;
-			}
+			if (why)
+				state_restore(mp, &keep);
 		}
 		if (why) {
 			/* Ended: keep the last good state; nothing is taken from this read. */
@@ -1046,16 +1065,13 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			continue;
 		}
 		mp->validated = true;
-		if (mp->on_stack && !same_state(&h, &keep_hdr)) {
+		if (mp->on_stack && !same_state(&h, &keep.hdr)) {
 			/*
 			 * A stack copy may leave a stale header behind: a re-read can end a stack
 			 * map, and size the state its last write left, never change its numbers
 			 * (those come from its writes).
 			 */
-			mp->hdr = keep_hdr;
-			mp->capacity = keep_cap;
-			mp->bytes = keep_bytes;
-			mp->old_bytes = keep_old;
+			state_restore(mp, &keep);
 			continue;
 		}
 		if (mp->on_stack)
@@ -1139,11 +1155,7 @@ void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns)
 		struct mw_map *mp = g_ptr_array_index(fold, i);
 		struct mw_made *md = made_of(m, mp);
 
-		md->alive_at_end++;
-		if (!md->type[0])
-			memcpy(md->type, mp->type, sizeof(md->type));
-		md->writes += mp->assigns + mp->deletes + mp->clears;
-		made_life(m, md, mp);
+		made_count(m, md, mp, false);
 		md->folded++;
 		g_hash_table_remove(m->maps, GSIZE_TO_POINTER(mp->addr));
 	}
@@ -1159,11 +1171,7 @@ void model_finish(struct mw_model *m, uint64_t end_ns, uint64_t recent_ns)
 			i++;
 			continue;
 		}
-		md->ended++;
-		if (!md->type[0])
-			memcpy(md->type, mp->type, sizeof(md->type));
-		md->writes += mp->assigns + mp->deletes + mp->clears;
-		made_life(m, md, mp);
+		made_count(m, md, mp, true);
 		md->folded++;
 		g_ptr_array_remove_index_fast(m->ended, i);	/* frees mp */
 	}
