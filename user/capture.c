@@ -251,12 +251,10 @@ int cmd_capture(const struct capture_opts *o)
 	/* The capture ends now; detaching (which can take a while) is not part of it. */
 	meta.duration_s = now_s() - t0;
 	end_ns = mono_ns();
-	/* Drain what the kernel still holds, then read the counters once, at the end. */
-	while (attach_poll(&at, 0) > 0)
-		;
-	/* Every map's state as the capture ends (if the target lives), before detaching. */
-	model_refresh(&model, attach_mem_read, &t.pid, end_ns, true);
-	attach_stats(&at, st);
+	/*
+	 * Detach first, then drain, then read the counters: with probes still on, calls made
+	 * after the drain would be counted as hits but neither received nor counted as lost.
+	 */
 	meta.multi = at.multi;
 	{
 		double d0 = now_s();
@@ -267,6 +265,11 @@ int cmd_capture(const struct capture_opts *o)
 		attach_detach(&at, ATTACH_LOCKS | ATTACH_MAPS);
 		meta.detach_s = now_s() - d0;
 	}
+	while (attach_poll(&at, 0) > 0)
+		;
+	attach_stats(&at, st);
+	/* Every map's state as the capture ends (if the target lives). */
+	model_refresh(&model, attach_mem_read, &t.pid, end_ns, true);
 	model_finish(&model, end_ns, (uint64_t)(detect_recent_s(meta.duration_s) * 1e9));
 
 	meta.pid = o->pid;
