@@ -32,12 +32,12 @@ endif
 CFLAGS ?= -g -O2
 MW_CFLAGS := -Wall -Wextra -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE \
 	     -I$(OUTPUT) -Iuser -Ibpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-MW_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MW_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 GOBIN_SRCS := $(wildcard user/gobin/*.c)
 CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c user/goheap.c \
-	     user/symbolize.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
+	     user/symbolize.c user/budget.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))

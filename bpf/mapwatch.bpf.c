@@ -13,8 +13,9 @@
  *   - it panics (a nil map, an unhashable key, recovered by the caller): runtime.gopanic is
  *     probed and drops everything the panicking goroutine has in flight;
  *   - its RET probe was not attached yet, or no longer: user space attaches every RET before
- *     any entry and detaches entries first, and each (re)attach bumps a generation number
- *     (mw_target_cfg.gen) so that entries of an older window are never trusted;
+ *     any entry; before detaching a class it marks it off (mw_target_cfg.off_mask) so that
+ *     its entries record nothing more; and each (re)attach bumps the class's generation
+ *     number (mw_target_cfg.gen) so that entries of an older window are never trusted;
  *   - its entry could not be recorded (table full, goroutine unreadable): the writer entry
  *     is only trusted while the in-flight entry that made it is still there, unchanged.
  * runtime.Goexit cannot run inside a map function, and a goroutine that dies in one takes the
@@ -302,6 +303,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	struct mw_target_cfg *cfg;
 	struct mw_call_rec *r, *old;
 	__u64 obj;
+	__u32 gen;
 	long n;
 
 	stat_inc(MW_STAT_ENTRY_HITS);
@@ -311,6 +313,8 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		stat_inc(MW_STAT_NO_TARGET);
 		return 0;
 	}
+	if (cfg->off_mask & (1u << MW_CK_CLASS(ck)))
+		return 0;	/* being detached */
 	key.goid = read_goid(ctx, cfg);
 	if (ck & MW_CK_FATAL) {
 		report_fatal(ctx, key.tgid, key.goid);
@@ -323,11 +327,12 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		return 0;
 	}
 	obj = reg(ctx, MW_CK_REG(ck));
+	gen = cfg->gen[MW_CK_CLASS(ck)];
 
 	/* A prologue that went through morestack re-enters here: keep one record. */
 	old = bpf_map_lookup_elem(&inflight, &key);
 	if (old) {
-		if (old->obj == obj && old->gen == cfg->gen) {
+		if (old->obj == obj && old->gen == gen) {
 			old->entries++;
 			stat_inc(MW_STAT_REENTRY);
 			return 0;
@@ -350,7 +355,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	r->fn = key.fn;
 	r->flags = 0;
 	r->goid = key.goid;
-	r->gen = cfg->gen;
+	r->gen = gen;
 	r->obj = obj;
 	r->ax = ctx->ax;
 	r->bx = ctx->bx;
@@ -420,7 +425,7 @@ static __always_inline int on_ret(struct pt_regs *ctx)
 	}
 	if ((ck & MW_CK_WRITE) && in->obj)
 		release_writer(key.tgid, in->obj, key.goid);
-	if (in->gen != cfg->gen) {
+	if (in->gen != cfg->gen[MW_CK_CLASS(ck)]) {
 		/* Entered in an older window: its timing spans a detach. */
 		stat_inc(MW_STAT_STALE);
 		bpf_map_delete_elem(&inflight, &key);

@@ -25,6 +25,8 @@ enum mw_rec_type {
  *   bit 11     runtime.fatal: report at entry, the function never returns
  *   bit 12     the object is the result (RAX at RET), e.g. makemap
  *   bit 13     runtime.gopanic: the goroutine unwinds; calls it has in flight never return
+ *   bits 14-16 cost class (user space's MW_CLASS_*): probes of one class are attached and
+ *              detached together, and each class has its own generation number
  */
 enum { MW_REG_NONE = 0, MW_REG_RAX, MW_REG_RBX, MW_REG_RCX };
 #define MW_CK_FN(c) ((c) & 0xff)
@@ -33,6 +35,8 @@ enum { MW_REG_NONE = 0, MW_REG_RAX, MW_REG_RBX, MW_REG_RCX };
 #define MW_CK_FATAL (1u << 11)
 #define MW_CK_RESULT (1u << 12)
 #define MW_CK_UNWIND (1u << 13)
+#define MW_CK_CLASS(c) (((c) >> 14) & (MW_CLASSES - 1))
+#define MW_CLASSES 8
 
 /* Per-CPU counters, index into the "stats" array. */
 enum mw_stat {
@@ -60,11 +64,17 @@ struct mw_target_cfg {
 	__u32 stack_lo_off;	/* runtime.g.stack.lo, .hi: the goroutine's stack bounds */
 	__u32 stack_hi_off;
 	/*
-	 * Bumped by user space each time it (re)attaches probes: an in-flight or writer entry of
-	 * an older generation may have lost its RET to a detach and is never trusted.
+	 * Per cost class, bumped by user space each time it (re)attaches that class's probes: an
+	 * in-flight or writer entry of an older generation may have lost its RET to a detach and
+	 * is never trusted. (Per class: a lock wait in flight survives a window of map probes.)
 	 */
-	__u32 gen;
-	__u32 _pad2;
+	__u32 gen[MW_CLASSES];
+	/*
+	 * Classes being detached (bit per class): their entry probes record nothing more, so
+	 * that their entries and RETs can be closed at once (the kernel takes tens of ms to close
+	 * a link, and its breakpoints trap on meanwhile).
+	 */
+	__u32 off_mask;
 };
 
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */

@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 	int e;
 
 	memset(a, 0, sizeof(*a));
+	a->stats_fd = -1;
 	libbpf_set_print(libbpf_print);
 	e = load_skel(a, ringbuf_bytes, true, err, errlen);
 	if (e && e != -EPERM && e != -EACCES && a->skel) {
@@ -69,6 +71,8 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 		attach_close(a);
 		return MW_EXIT_PRIV;	/* either way: BPF is not available to us */
 	}
+	/* the kernel times our programs while this fd is open (two clock reads a run) */
+	a->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events),
 				 (ring_buffer_sample_fn)cb, ctx, NULL);
 	if (!a->rb) {
@@ -119,9 +123,19 @@ static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const
 
 int attach_set_of(int probe_id)
 {
-	enum mw_op op = probe_defs[probe_id].op;
+	return ATTACH_SET(op_class(probe_defs[probe_id].op));
+}
 
-	return op == MW_OP_LOCK || op_entry_only(op) ? ATTACH_LOCKS : ATTACH_MAPS;
+static int write_cfg(struct attach *a, char *err, size_t errlen)
+{
+	__u32 key = (__u32)a->pid;
+
+	if (bpf_map__update_elem(a->skel->maps.targets, &key, sizeof(key), &a->cfg,
+				 sizeof(a->cfg), BPF_ANY)) {
+		snprintf(err, errlen, "cannot configure the target: %s", strerror(errno));
+		return MW_EXIT_FAIL;
+	}
+	return MW_EXIT_OK;
 }
 
 int attach_configure(struct attach *a, const struct target *t, char *err, size_t errlen)
@@ -132,17 +146,13 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 		.writing_mask = (__u8)t->layout->writing_mask,
 		.stack_lo_off = (__u32)t->layout->stack_lo,
 		.stack_hi_off = (__u32)t->layout->stack_hi,
-		.gen = 1,
 	};
-	__u32 key = (__u32)t->pid;
 
+	for (int c = 0; c < MW_CLASSES; c++)
+		cfg.gen[c] = 1;
 	a->pid = t->pid;
-	if (bpf_map__update_elem(a->skel->maps.targets, &key, sizeof(key), &cfg, sizeof(cfg),
-				 BPF_ANY)) {
-		snprintf(err, errlen, "cannot configure the target: %s", strerror(errno));
-		return MW_EXIT_FAIL;
-	}
-	return MW_EXIT_OK;
+	a->cfg = cfg;
+	return write_cfg(a, err, errlen);
 }
 
 static double mono_s(void)
@@ -203,12 +213,22 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 {
 	double t0 = mono_s();
 
+	/* A new generation for each class attached: nothing left from its last window counts. */
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (sets & ATTACH_SET(c))
+			a->cfg.gen[c]++;
+	a->cfg.off_mask &= ~(__u32)sets;
+	if (write_cfg(a, err, errlen))
+		return MW_EXIT_FAIL;
 	if (a->multi) {
 		/* RETs, then entries: no call is recorded whose RET is not watched. */
-		for (int s = ATTACH_LOCKS; s <= ATTACH_MAPS; s <<= 1)
+		for (int c = 0; c < MW_CLASS__COUNT; c++) {
+			int s = ATTACH_SET(c);
+
 			if ((sets & s) && (add_multi(a, t, plan, s, false, err, errlen) ||
 					   add_multi(a, t, plan, s, true, err, errlen)))
 				return MW_EXIT_ATTACH;
+		}
 		a->last_attach_s = mono_s() - t0;
 		return MW_EXIT_OK;
 	}
@@ -247,24 +267,168 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 	return MW_EXIT_OK;
 }
 
-void attach_detach(struct attach *a, int sets)
+/* Closes links on a thread of its own, in the order given. */
+struct attach_closer {
+	GThreadPool *pool;	/* one thread: batches close in order */
+	GMutex mu;
+	GCond done;
+	int pending;		/* links queued or being closed */
+	double last_close_s;	/* how long the last batch took to close */
+};
+
+struct close_batch {
+	struct attach_closer *c;
+	int n;
+	struct bpf_link *links[];
+};
+
+static gpointer close_one(gpointer link)
 {
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Close a batch's links at once, each on a thread: the kernel's grace periods overlap, and
+ * a batch of five takes about as long as one.
+ */
+static void close_links(gpointer data, gpointer unused)
+{
+	struct close_batch *b = data;
+	GThread *th[b->n ? b->n : 1];
 	double t0 = mono_s();
+
+	(void)unused;
+	for (int i = 0; i < b->n; i++)
+		th[i] = g_thread_try_new("mw-close", close_one, b->links[i], NULL);
+	for (int i = 0; i < b->n; i++) {
+		if (th[i])
+			g_thread_join(th[i]);
+		else
+			bpf_link__destroy(b->links[i]);
+	}
+	g_mutex_lock(&b->c->mu);
+	b->c->pending -= b->n;
+	b->c->last_close_s = mono_s() - t0;
+	g_cond_broadcast(&b->c->done);
+	g_mutex_unlock(&b->c->mu);
+	free(b);
+}
+
+static struct attach_closer *closer_new(void)
+{
+	struct attach_closer *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	g_mutex_init(&c->mu);
+	g_cond_init(&c->done);
+	c->pool = g_thread_pool_new(close_links, NULL, 1, TRUE, NULL);
+	if (!c->pool) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Hand the links of the sets, entries (or RETs, or both), to the closing thread. */
+static void detach_pass(struct attach *a, int sets, bool entry, bool both)
+{
+	struct close_batch *b = calloc(1, sizeof(*b) + (size_t)a->nlinks * sizeof(b->links[0]));
 	int k = 0;
 
-	/* Entries first: a call that starts after this has no RET left to miss. */
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < a->nlinks; i++)
-			if (a->links[i].link && (a->links[i].set & sets) &&
-			    a->links[i].entry == (pass == 0)) {
+	for (int i = 0; i < a->nlinks; i++)
+		if (a->links[i].link && (a->links[i].set & sets) &&
+		    (both || a->links[i].entry == entry)) {
+			if (b)
+				b->links[b->n++] = a->links[i].link;
+			else
 				bpf_link__destroy(a->links[i].link);
-				a->links[i].link = NULL;
-			}
+			a->links[i].link = NULL;
+		}
 	for (int i = 0; i < a->nlinks; i++)
 		if (a->links[i].link)
 			a->links[k++] = a->links[i];
 	a->nlinks = k;
+	if (b && b->n && (a->closer || (a->closer = closer_new()))) {
+		b->c = a->closer;
+		g_mutex_lock(&a->closer->mu);
+		a->closer->pending += b->n;
+		g_mutex_unlock(&a->closer->mu);
+		g_thread_pool_push(a->closer->pool, b, NULL);
+	} else if (b) {
+		/* no thread: close them here */
+		for (int i = 0; i < b->n; i++)
+			bpf_link__destroy(b->links[i]);
+		free(b);
+	}
+}
+
+void attach_detach(struct attach *a, int sets)
+{
+	double t0 = mono_s();
+	char err[128];
+
+	/*
+	 * The classes' entries record nothing from now on (BPF checks off_mask): no call starts
+	 * whose RET could be closed first, so entries and RETs are closed at once. Without that
+	 * (the configuration could not be written), entries go first.
+	 */
+	a->cfg.off_mask |= (__u32)sets;
+	if (a->skel && a->pid && !write_cfg(a, err, sizeof(err))) {
+		detach_pass(a, sets, true, true);
+	} else {
+		detach_pass(a, sets, true, false);
+		detach_pass(a, sets, false, false);
+	}
 	a->last_detach_s = mono_s() - t0;
+}
+
+int attach_closing(struct attach *a)
+{
+	int n;
+
+	if (!a->closer)
+		return 0;
+	g_mutex_lock(&a->closer->mu);
+	n = a->closer->pending;
+	g_mutex_unlock(&a->closer->mu);
+	return n;
+}
+
+void attach_detach_wait(struct attach *a)
+{
+	if (!a->closer)
+		return;
+	g_mutex_lock(&a->closer->mu);
+	while (a->closer->pending)
+		g_cond_wait(&a->closer->done, &a->closer->mu);
+	g_mutex_unlock(&a->closer->mu);
+}
+
+bool attach_detach_wait_for(struct attach *a, double timeout_s)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)(timeout_s * 1e6);
+	bool done;
+
+	if (!a->closer)
+		return true;
+	g_mutex_lock(&a->closer->mu);
+	while (a->closer->pending && g_cond_wait_until(&a->closer->done, &a->closer->mu, until))
+		;
+	done = !a->closer->pending;
+	g_mutex_unlock(&a->closer->mu);
+	return done;
+}
+
+int attach_sets(const struct attach *a)
+{
+	int sets = 0;
+
+	for (int i = 0; i < a->nlinks; i++)
+		if (a->links[i].link)
+			sets |= a->links[i].set;
+	return sets;
 }
 
 int attach_poll(struct attach *a, int timeout_ms)
@@ -275,7 +439,8 @@ int attach_poll(struct attach *a, int timeout_ms)
 	 */
 	int n = ring_buffer__poll(a->rb, timeout_ms), m;
 
-	if (n < 0 && n != -EINTR)
+	/* -EAGAIN: the callback asked to stop for now */
+	if (n < 0)
 		return n;
 	m = ring_buffer__consume(a->rb);
 	if (m < 0)
@@ -324,19 +489,40 @@ void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2])
 
 void attach_close(struct attach *a)
 {
-	attach_detach(a, ATTACH_LOCKS | ATTACH_MAPS);
+	attach_detach(a, ATTACH_ALL);
+	attach_detach_wait(a);
+	if (a->closer) {
+		g_thread_pool_free(a->closer->pool, FALSE, TRUE);
+		g_mutex_clear(&a->closer->mu);
+		g_cond_clear(&a->closer->done);
+		free(a->closer);
+	}
 	free(a->links);
+	if (a->stats_fd > 0)	/* 0: a zeroed struct never loaded */
+		close(a->stats_fd);
 	ring_buffer__free(a->rb);
 	mapwatch_bpf__destroy(a->skel);
 	memset(a, 0, sizeof(*a));
 }
 
-/* The calibration target: a real call the compiler cannot remove. */
-__attribute__((noinline)) void mw_calibration_target(volatile int *x)
-{
-	__asm__ volatile("" ::: "memory");
-	(*x)++;
-}
+/*
+ * The calibration target, shaped like a probed Go function: PUSH RBP first (the instruction a
+ * Go entry probe lands on), a RET last. Written in assembly so that the compiler's choice of
+ * prologue cannot change what is measured.
+ */
+void mw_calibration_target(volatile int *x);
+__asm__(".text\n"
+	".globl mw_calibration_target\n"
+	".type mw_calibration_target, @function\n"
+	"mw_calibration_target:\n"
+	"	pushq %rbp\n"
+	"	movq %rsp, %rbp\n"
+	"	addl $1, (%rdi)\n"
+	"	popq %rbp\n"
+	"mw_calibration_ret:\n"
+	"	ret\n"
+	".size mw_calibration_target, . - mw_calibration_target\n");
+extern const char mw_calibration_ret[];
 
 /* File offset of one of our own functions, from /proc/self/maps. */
 static int64_t self_offset(uintptr_t addr)
@@ -375,37 +561,75 @@ static double time_calls(int n)
 	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 }
 
-/* Seconds per hit of a uprobe at byte off of the calibration target (< 0 if unmeasured). */
-static double calibrate_at(struct attach *a, int64_t fn_off, size_t at)
+/* ns the kernel counted running prog, and its runs. */
+static void prog_time(const struct bpf_program *prog, uint64_t *ns, uint64_t *runs)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	*ns = *runs = 0;
+	if (!prog || bpf_program__fd(prog) < 0 ||
+	    bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return;
+	*ns = info.run_time_ns;
+	*runs = info.run_cnt;
+}
+
+/* Seconds per hit of a uprobe at file offset off (< 0 if unmeasured): the trap alone. */
+static double calibrate_at(struct attach *a, int64_t off)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	const int n = 2000;
 	struct bpf_link *l;
-	double base, probed;
+	double base, probed, prog_s = 0;
+	uint64_t ns0, r0, ns1, r1;
 
 	base = time_calls(n);
 	l = bpf_program__attach_uprobe_opts(a->skel->progs.mw_calib, getpid(), "/proc/self/exe",
-					    (size_t)fn_off + at, &opts);
+					    (size_t)off, &opts);
 	if (!l)
 		return -1;
 	time_calls(50);	/* warm up */
+	prog_time(a->skel->progs.mw_calib, &ns0, &r0);
 	probed = time_calls(n);
+	prog_time(a->skel->progs.mw_calib, &ns1, &r1);
 	bpf_link__destroy(l);
-	return probed > base ? (probed - base) / n : -1;
+	if (r1 > r0)
+		prog_s = (double)(ns1 - ns0) * 1e-9 / (double)(r1 - r0);
+	return probed > base ? (probed - base) / n - prog_s : -1;
 }
 
 struct hit_cost attach_calibrate(struct attach *a)
 {
 	struct hit_cost c = { -1, -1 };
-	uintptr_t fn = (uintptr_t)mw_calibration_target;
-	int64_t off = self_offset(fn);
-	uint64_t ret;
+	int64_t off = self_offset((uintptr_t)mw_calibration_target);
 
 	if (off < 0)
 		return c;
-	c.entry_s = calibrate_at(a, off, 0);
-	/* its RET, found by decoding it as every probed function is decoded (it is tiny) */
-	if (disasm_first_ret((const uint8_t *)fn, 64, fn, &ret) == 0)
-		c.ret_s = calibrate_at(a, off, (size_t)(ret - fn));
+	c.emulated_s = calibrate_at(a, off);
+	c.stepped_s = calibrate_at(a, off + (mw_calibration_ret - (const char *)mw_calibration_target));
 	return c;
+}
+
+bool attach_handler_time(const struct attach *a, struct handler_time *h)
+{
+	const struct mapwatch_bpf *k = a->skel;
+	uint64_t ns, runs;
+
+	memset(h, 0, sizeof(*h));
+	if (!k || a->stats_fd <= 0)
+		return false;
+	prog_time(a->multi ? k->progs.mw_entry_multi : k->progs.mw_entry, &h->entry_ns,
+		  &h->entry_runs);
+	prog_time(a->multi ? k->progs.mw_ret_multi : k->progs.mw_ret, &h->ret_ns, &h->ret_runs);
+	/* the single-uprobe programs also run where a multi link could not be made */
+	if (a->multi) {
+		prog_time(k->progs.mw_entry, &ns, &runs);
+		h->entry_ns += ns;
+		h->entry_runs += runs;
+		prog_time(k->progs.mw_ret, &ns, &runs);
+		h->ret_ns += ns;
+		h->ret_runs += runs;
+	}
+	return true;
 }

@@ -21,24 +21,36 @@ struct attach_link {
 	int set;		/* ATTACH_* */
 };
 
+struct attach_closer;
+
 struct attach {
 	struct mapwatch_bpf *skel;
 	struct ring_buffer *rb;
 	struct attach_link *links;
 	int nlinks;
 	pid_t pid;
+	struct mw_target_cfg cfg;	/* as last written to BPF (generations) */
+	struct attach_closer *closer;	/* closes detached links off the caller's thread */
+	int stats_fd;			/* keeps BPF run-time stats on; -1 if refused */
 	bool multi;		/* uprobe_multi links (kernel >= 6.6); else one link per uprobe */
 	double last_attach_s, last_detach_s;	/* wall time of the last attach / detach */
 };
 
 /*
- * Probe sets, attached separately. The lock slow paths (and fatal, panic) cost a trap only
- * when a goroutine waits or dies; the map functions trap on every write and stretch the
- * critical sections they run in, so lock waits are first measured without them.
+ * Probe sets, attached separately: one per cost class (user/probes.h). The lock slow paths
+ * (and fatal, panic) cost a trap only when a goroutine waits or dies; the map functions trap on
+ * every write and stretch the critical sections they run in, so lock waits are measured
+ * without them (before they go on, and between their windows).
  */
+#define ATTACH_SET(cls) (1 << (cls))
 enum attach_set {
-	ATTACH_LOCKS = 1,	/* mutex slow paths, runtime.fatal, runtime.gopanic */
-	ATTACH_MAPS = 2,	/* map writes, creation, growth, sync.Map */
+	ATTACH_CORE = ATTACH_SET(MW_CLASS_CORE),	/* runtime.fatal, runtime.gopanic */
+	ATTACH_LOCKS = ATTACH_SET(MW_CLASS_LOCK),	/* mutex and semaphore slow paths */
+	ATTACH_MAKE = ATTACH_SET(MW_CLASS_MAKE),	/* map creation, growth, sync.Map rebuilds */
+	ATTACH_WRITES = ATTACH_SET(MW_CLASS_WRITE),	/* map writes */
+	ATTACH_SYNCOPS = ATTACH_SET(MW_CLASS_SYNCOP),	/* sync.Map writes */
+	ATTACH_MAPS = ATTACH_MAKE | ATTACH_WRITES | ATTACH_SYNCOPS,
+	ATTACH_ALL = ATTACH_CORE | ATTACH_LOCKS | ATTACH_MAPS,
 };
 /* Which set a probe point belongs to. */
 int attach_set_of(int probe_id);
@@ -55,8 +67,21 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
  */
 int attach_target(struct attach *a, const struct target *t, const struct probe_plan *plan,
 		  int sets, char *err, size_t errlen);
-/* Detach the probes of the sets (entries first, then RETs). */
+/*
+ * Detach the probes of the sets: marked off in BPF first (their entries record nothing more),
+ * then every link closed at once, on threads of their own: the kernel takes tens of ms to
+ * close a link (its breakpoints trap on meanwhile), and the caller goes on.
+ * attach_detach_wait() waits for the kernel to finish.
+ */
 void attach_detach(struct attach *a, int sets);
+/* Wait until every detached link is closed. */
+void attach_detach_wait(struct attach *a);
+/* ... for at most timeout_s: true if they all are. */
+bool attach_detach_wait_for(struct attach *a, double timeout_s);
+/* Links still being closed (0: a detach has finished). */
+int attach_closing(struct attach *a);
+/* Which sets are attached now (ATTACH_* mask). */
+int attach_sets(const struct attach *a);
 
 /* Wait up to timeout_ms for records; calls cb for each. Returns records or -errno. */
 int attach_poll(struct attach *a, int timeout_ms);
@@ -68,14 +93,25 @@ void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2]);
 void attach_close(struct attach *a);
 
 /*
- * Measure what one uprobe hit costs on this host, for the two kinds of probed instruction:
- * a function's entry (its first instruction is emulated) and a RET (single-stepped, two
- * exceptions). A local function is called with and without a probe on each. Seconds per
- * hit, or negative where it could not be measured.
+ * What one uprobe hit costs the target on this host, measured on the two kinds of probed
+ * instruction: one the kernel emulates (PUSH reg, where Go functions are probed past their
+ * stack check) and one it single-steps out of line (RET, or any other entry: two exceptions).
+ * A function of our own is called with and without a probe on each; the tiny program's own
+ * run time is taken off, so these are the traps alone. Seconds per hit, < 0 if unmeasured.
  */
 struct hit_cost {
-	double entry_s, ret_s;
+	double emulated_s, stepped_s;
 };
 struct hit_cost attach_calibrate(struct attach *a);
+
+/*
+ * The run time of mapwatch's own BPF programs, as the kernel counts it (BPF run-time stats,
+ * enabled while the object is loaded): entry and RET programs, ns and runs, since load.
+ * false if the kernel does not count it.
+ */
+struct handler_time {
+	uint64_t entry_ns, entry_runs, ret_ns, ret_runs;
+};
+bool attach_handler_time(const struct attach *a, struct handler_time *h);
 
 #endif

@@ -14,6 +14,7 @@ struct capture_opts {
 	const char *folded_path;
 	const char *dot_path;
 	double lock_baseline_s;	/* < 0: automatic */
+	double budget;		/* most probe CPU, share of one CPU; 0: off */
 	struct detect_opts thresholds;
 };
 

@@ -96,6 +96,14 @@ int disasm_probe_points(const uint8_t *code, size_t len, uint64_t addr, struct p
 		goto out;
 	}
 	find_stack_check(ins, n, first, pp);
+	for (int i = first; i < n; i++)
+		if (ins[i].address == pp->entry) {
+			pp->entry_emulated = ins[i].id == X86_INS_NOP ||
+					     (ins[i].id == X86_INS_PUSH && ins[i].size <= 2 &&
+					      strchr(ins[i].op_str, '[') == NULL &&
+					      !strncmp(ins[i].op_str, "r", 1));
+			break;
+		}
 	pp->ninsns = n;
 	rc = 0;
 out:

@@ -12,6 +12,11 @@
 struct probe_points {
 	uint64_t entry;		/* where the entry probe goes */
 	bool after_stack_check;	/* entry is past the morestack check (fires once per call) */
+	/*
+	 * The kernel emulates the instruction at entry (PUSH reg, NOP): one exception per hit.
+	 * Any other is single-stepped out of line, as every RET is: two, about twice the cost.
+	 */
+	bool entry_emulated;
 	int nrets;
 	uint64_t rets[DISASM_MAX_RETS];
 	int ninsns;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "budget.h"
 #include "commands.h"
 #include "log.h"
 #include "mwerr.h"
@@ -26,7 +27,8 @@ static struct {
 	struct capture_opts cap;
 	pid_t pid;
 	const char *path;
-} env = { .cap = { .duration_s = 10, .ringbuf_mb = 16, .lock_baseline_s = -1 } };
+} env = { .cap = { .duration_s = 10, .ringbuf_mb = 16, .lock_baseline_s = -1,
+		    .budget = BUDGET_DEFAULT_PCT / 100 } };
 
 /*
  * A bad command line: one line on stderr and status 2. (argp_error would add two lines of
@@ -65,7 +67,8 @@ static long parse_long(const char *s, long lo, long hi, struct argp_state *st, c
 	return v;
 }
 
-enum { OPT_READY = 1000, OPT_RINGBUF, OPT_FOLDED, OPT_DOT, OPT_THRESHOLD, OPT_BASELINE };
+enum { OPT_READY = 1000, OPT_RINGBUF, OPT_FOLDED, OPT_DOT, OPT_THRESHOLD, OPT_BASELINE,
+       OPT_BUDGET };
 
 static const struct argp_option capture_opts[] = {
 	{ "pid", 'p', "PID", 0, "Process to watch (required)", 0 },
@@ -85,6 +88,12 @@ static const struct argp_option capture_opts[] = {
 	  "churn_copied_per_s=10000", 0 },
 	{ "ready-file", OPT_READY, "FILE", 0,
 	  "Create FILE once every probe is attached (for scripts and tests)", 0 },
+	{ "budget", OPT_BUDGET, "PCT", 0,
+	  "The most CPU the probes may cost the target, in % of one CPU (default 2%: 20 ms "
+	  "of probe CPU a second). Each class of probes whose measured cost fits stays "
+	  "attached; the rest (map writes on a busy program) run in windows spread over the "
+	  "capture, and what they count is reported as sampled. 'off': every probe attached "
+	  "for the whole capture, exact counts, whatever it costs", 0 },
 	{ "lock-baseline", OPT_BASELINE, "SECONDS", 0,
 	  "Measure lock waits this long with only the lock slow paths probed, before the map "
 	  "probes go on (default: a fifth of the capture, at most 2 s). Map probes stretch the "
@@ -124,6 +133,11 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 		if (errno || end == arg || *end || !(env.cap.lock_baseline_s >= 0) ||
 		    env.cap.lock_baseline_s > 3600)
 			usage_error(st, "invalid lock baseline: %s (seconds, >= 0)", arg);
+		break;
+	case OPT_BUDGET:
+		if (budget_parse(arg, &env.cap.budget))
+			usage_error(st, "invalid budget: %s (a percentage of one CPU, e.g. 2%%, "
+					"or off)", arg);
 		break;
 	case OPT_FOLDED:
 		env.cap.folded_path = arg;

@@ -144,6 +144,8 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 	m->folded = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
+	m->hot = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
+	m->lock = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
 	m->copy_hint = g_hash_table_new(g_direct_hash, g_direct_equal);
 	m->made = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					(GDestroyNotify)g_bytes_unref, g_free);
@@ -167,6 +169,8 @@ void model_free(struct mw_model *m)
 	g_hash_table_unref(m->copy_hint);
 	g_hash_table_unref(m->made);
 	g_ptr_array_unref(m->ended);
+	g_array_unref(m->hot);
+	g_array_unref(m->lock);
 	m->maps = NULL;
 }
 
@@ -643,6 +647,86 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 	mp->dirty = true;
 }
 
+static void span_mark(GArray *spans, uint64_t t, bool on)
+{
+	struct mw_span *last = spans->len ? &g_array_index(spans, struct mw_span, spans->len - 1) :
+					    NULL;
+
+	if (on && (!last || last->off)) {
+		struct mw_span s = { .on = t };
+
+		g_array_append_val(spans, s);
+	} else if (!on && last && !last->off) {
+		last->off = t > last->on ? t : last->on + 1;
+	}
+}
+
+void model_hot_probes(struct mw_model *m, uint64_t t, bool on)
+{
+	span_mark(m->hot, t, on);
+	if (on && !m->maps_ns)
+		m->maps_ns = t;
+}
+
+void model_lock_probes(struct mw_model *m, uint64_t t, bool on)
+{
+	span_mark(m->lock, t, on);
+}
+
+/* Were the hot map probes attached at any time in [a, b]? */
+static bool hot_during(const struct mw_model *m, uint64_t a, uint64_t b)
+{
+	if (!m->hot || !m->hot->len)	/* no spans recorded: on from maps_ns */
+		return m->maps_ns && b >= m->maps_ns;
+	/* latest first: a wait is read back soon after it ends */
+	for (guint i = m->hot->len; i-- > 0;) {
+		const struct mw_span *s = &g_array_index(m->hot, struct mw_span, i);
+
+		if (s->off && s->off < a)
+			return false;
+		if (s->on <= b)
+			return true;
+	}
+	return false;
+}
+
+/* How much of [a, b) the spans cover. */
+static uint64_t covered(const GArray *spans, uint64_t a, uint64_t b, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (guint i = 0; spans && i < spans->len; i++) {
+		const struct mw_span *s = &g_array_index(spans, struct mw_span, i);
+		uint64_t x = s->on > a ? s->on : a, off = s->off ? s->off : end;
+		uint64_t y = off < b ? off : b;
+
+		if (s->on >= b)
+			break;	/* spans are in time order */
+		if (y > x)
+			n += y - x;
+	}
+	return n;
+}
+
+uint64_t model_hot_off_ns(const struct mw_model *m, uint64_t start, uint64_t end)
+{
+	uint64_t clean = 0;
+
+	if (end <= start)
+		return 0;
+	if (!m->lock || !m->lock->len)
+		return end - start - covered(m->hot, start, end, end);
+	for (guint i = 0; i < m->lock->len; i++) {
+		const struct mw_span *l = &g_array_index(m->lock, struct mw_span, i);
+		uint64_t a = l->on > start ? l->on : start, off = l->off ? l->off : end;
+		uint64_t b = off < end ? off : end;
+
+		if (b > a)
+			clean += b - a - covered(m->hot, a, b, end);
+	}
+	return clean;
+}
+
 static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 {
 	uint64_t addr = r->obj + (uint64_t)(int64_t)probe_defs[r->fn].delta;
@@ -663,8 +747,8 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	mx->total_ns += wait;
 	mx->nwaits++;
 	mx->hist[wait ? (63 - __builtin_clzll(wait)) % MW_WAIT_BUCKETS : 0]++;
-	/* Waits that ended before the map probes went on: the program's own contention. */
-	if (!m->maps_ns || r->t_ret < m->maps_ns) {
+	/* Waits while the hot map probes were detached: the program's own contention. */
+	if (!hot_during(m, r->t_entry, r->t_ret)) {
 		mx->base_ns += wait;
 		mx->base_waits++;
 	}

@@ -101,13 +101,14 @@ struct mw_map {
 
 /*
  * Maps a lingering finding (growth, shrink, stall) can be about: still this map at the end,
- * written by the program during the capture, with evidence that it is alive (model_finish),
+ * written (or grown) by the program during the capture, with evidence that it is alive (model_finish),
  * and not sync.Map internals.
  */
 static inline bool map_is_durable(const struct mw_map *mp)
 {
+	/* a growth is a write too (the runtime grows a map inside an assign) */
 	return !mp->gone && !mp->syncmap_dirty && mp->alive != MW_ALIVE_UNKNOWN &&
-	       mp->assigns + mp->deletes + mp->clears > 0;
+	       mp->assigns + mp->deletes + mp->clears + mp->growths > 0;
 }
 
 /*
@@ -172,8 +173,10 @@ struct mw_model {
 	GPtrArray *ended;		/* struct mw_map *: ended maps not made during the capture */
 	struct go_heap heap;
 	uint64_t start_ns;		/* capture started (CLOCK_MONOTONIC) */
-	uint64_t maps_ns;		/* map probes attached (the lock baseline ended); 0 before */
-	uint64_t baseline_ns;		/* lock baseline: from start_ns to maps_ns, 0 none */
+	uint64_t maps_ns;		/* map probes first attached (the lock baseline ended); 0 before */
+	GArray *hot;			/* struct mw_span: when the hot map probes were attached */
+	GArray *lock;			/* struct mw_span: when the lock probes were attached */
+	uint64_t baseline_ns;		/* time with the hot map probes detached, 0 none */
 	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* write records accepted */
@@ -183,6 +186,24 @@ struct mw_model {
 	uint64_t fatal_goid;
 	struct frame_sym fatal_site;
 };
+
+/* An interval [on, off) (off 0: still on), CLOCK_MONOTONIC ns. */
+struct mw_span {
+	uint64_t on, off;
+};
+/*
+ * The hot map probes (writes, sync.Map writes) were attached (on) or detached at t: they
+ * stretch the critical sections they run in, so lock waits that overlap them do not count as
+ * the program's own.
+ */
+void model_hot_probes(struct mw_model *m, uint64_t t, bool on);
+/* The lock probes were attached (on) or detached at t: waits are seen only while they are. */
+void model_lock_probes(struct mw_model *m, uint64_t t, bool on);
+/*
+ * How long, from start to end, lock waits were measured clean: the lock probes attached and
+ * the hot map probes detached. With no lock spans recorded, the lock probes count as on.
+ */
+uint64_t model_hot_off_ns(const struct mw_model *m, uint64_t start, uint64_t end);
 
 void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layout *l,
 		uint64_t bias);

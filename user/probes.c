@@ -5,6 +5,8 @@
 #include "../bpf/mapwatch.h"
 #include "probes.h"
 
+_Static_assert(MW_CLASS__COUNT <= MW_CLASSES, "a cost class must fit in the cookie");
+
 #define ASSIGN MW_OP_ASSIGN
 #define DELETE MW_OP_DELETE
 #define CLEAR MW_OP_CLEAR
@@ -126,7 +128,15 @@ unsigned long long probe_cookie(int id)
 		c |= MW_CK_RESULT;
 	if (d->op == MW_OP_UNWIND)
 		c |= MW_CK_UNWIND;
-	return c;
+	return c | (unsigned long long)op_class(d->op) << 14;
+}
+
+const char *class_name(enum mw_class c)
+{
+	static const char *const names[MW_CLASS__COUNT] = { "core", "lock", "make", "write",
+							     "syncop" };
+
+	return c < MW_CLASS__COUNT ? names[c] : "?";
 }
 
 const char *probe_method(int id)

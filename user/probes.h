@@ -39,6 +39,34 @@ static inline int op_entry_only(enum mw_op op)
 	return op == MW_OP_FATAL || op == MW_OP_UNWIND;
 }
 
+/*
+ * Cost classes: the probes of a class are attached and detached together (one uprobe_multi
+ * link for their entries, one for their RETs), and the budget (user/budget.h) decides per
+ * class whether it stays attached or runs in windows.
+ *   core    runtime.fatal, runtime.gopanic: rare, and needed whenever anything is probed
+ *   lock    mutex and semaphore slow paths: a trap only when a goroutine waits
+ *   make    map creation and growth, sync.Map dirty-map rebuilds
+ *   write   map writes: a trap on every assign, delete, clear
+ *   syncop  sync.Map writes
+ */
+enum mw_class { MW_CLASS_CORE, MW_CLASS_LOCK, MW_CLASS_MAKE, MW_CLASS_WRITE, MW_CLASS_SYNCOP,
+		MW_CLASS__COUNT };
+
+static inline enum mw_class op_class(enum mw_op op)
+{
+	switch (op) {
+	case MW_OP_FATAL:
+	case MW_OP_UNWIND: return MW_CLASS_CORE;
+	case MW_OP_LOCK: return MW_CLASS_LOCK;
+	case MW_OP_CREATE:
+	case MW_OP_GROW:
+	case MW_OP_SYNCMAP: return MW_CLASS_MAKE;
+	case MW_OP_SYNCMAP_OP: return MW_CLASS_SYNCOP;
+	default: return MW_CLASS_WRITE;
+	}
+}
+const char *class_name(enum mw_class c);
+
 /* "Swap" for "internal/sync.(*HashTrieMap[...]).Swap": the method a probe stands for. */
 const char *probe_method(int id);
 

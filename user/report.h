@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include "model.h"
+#include "budget.h"
 #include "probeplan.h"
 
 #define REPORT_SCHEMA "mapwatch.capture/v1"
@@ -28,17 +29,25 @@ struct capture_meta {
 	const char *end_reason;		/* "duration", "signal", "target exited" */
 	uint64_t events_total, events_lost;
 	uint64_t probe_hits;
-	double per_hit_s;		/* measured on this host; <0 unknown */
-	double entry_hit_s, ret_hit_s;	/* ... for entry and RET probes; <0 unknown */
+	/* the price of a hit: the trap, by instruction kind, and our programs' own run time */
+	bool trap_measured;		/* calibrated on this host (else a typical figure) */
+	double trap_emulated_s, trap_stepped_s;
+	double handler_entry_s, handler_ret_s;	/* as the kernel timed them; < 0 unknown */
+	const struct budget *budget;	/* what was attached when, and what it cost */
 	const struct probe_plan *plan;	/* the probe points, with their hits: */
 	uint64_t fn_hits[MW_MAX_FN * 2];	/* [id * 2] entry, [id * 2 + 1] RET */
-	double locks_s, maps_s;		/* how long the lock set and the map set were attached */
+	double probes_off_s;		/* time with the hot map probes detached */
 	int uprobes;
 	bool multi;			/* uprobe_multi links */
-	double attach_s, detach_s;	/* attaching the map probes; detaching everything */
-	const char *hot_probes;		/* what was probed, in words */
+	double attach_s, attach_max_s;	/* attaching a set of probes: mean, longest */
+	double detach_s;		/* detaching everything at the end */
 };
 
+/*
+ * The share of the capture (after the lock baseline) a class of probes was attached: 1, all
+ * of it; less, what it counted are samples.
+ */
+double report_observed_fraction(const struct capture_meta *meta, int cls);
 /* Pure: the report document for a model; takes findings. Caller puts it (json_object_put). */
 json_object *report_build(const struct mw_model *m, const struct capture_meta *meta,
 			  json_object *findings);

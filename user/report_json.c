@@ -19,7 +19,13 @@ static json_object *jhex(uint64_t v)
 	return json_object_new_string(b);
 }
 
-static json_object *site_json(const struct mw_site *s)
+/* An estimate of a count seen in windows that covered a fraction f of the time, or null. */
+static json_object *estimate(uint64_t seen, double f)
+{
+	return f > 0 && f < 1 ? json_object_new_uint64((uint64_t)((double)seen / f + 0.5)) : NULL;
+}
+
+static json_object *site_json(const struct mw_site *s, double f)
 {
 	json_object *o = json_object_new_object();
 
@@ -28,6 +34,8 @@ static json_object *site_json(const struct mw_site *s)
 	json_object_object_add(o, "line", json_object_new_int(s->sym.line));
 	json_object_object_add(o, "op", json_object_new_string(op_name(s->op)));
 	json_object_object_add(o, "count", json_object_new_uint64(s->count));
+	if (f < 1)
+		json_object_object_add(o, "estimated_count", estimate(s->count, f));
 	json_object_object_add(o, "pc", jhex(s->pc));
 	return o;
 }
@@ -42,7 +50,8 @@ static json_object *sym_json(const struct frame_sym *s)
 	return o;
 }
 
-static json_object *map_json(struct mw_map *mp)
+/* f: the fraction of the capture the map-write probes were attached (1: all of it). */
+static json_object *map_json(struct mw_map *mp, double f)
 {
 	json_object *o = json_object_new_object(), *sites = json_object_new_array();
 	uint64_t cap = mp->capacity, bytes = mp->bytes;
@@ -64,6 +73,9 @@ static json_object *map_json(struct mw_map *mp)
 	json_object_object_add(o, "assigns", json_object_new_uint64(mp->assigns));
 	json_object_object_add(o, "deletes", json_object_new_uint64(mp->deletes));
 	json_object_object_add(o, "clears", json_object_new_uint64(mp->clears));
+	if (f < 1)
+		json_object_object_add(o, "estimated_writes",
+				       estimate(mp->assigns + mp->deletes + mp->clears, f));
 	json_object_object_add(o, "writers",
 			       json_object_new_int((int)g_hash_table_size(mp->writers)));
 	json_object_object_add(o, "writes_finding_flag_set",
@@ -76,7 +88,7 @@ static json_object *map_json(struct mw_map *mp)
 			       mp->gone ? NULL : json_object_new_string(mw_alive_name(mp->alive)));
 	for (guint i = 0; i < mp->sites->len; i++)
 		json_object_array_add(sites,
-				      site_json(&g_array_index(mp->sites, struct mw_site, i)));
+				      site_json(&g_array_index(mp->sites, struct mw_site, i), f));
 	json_object_object_add(o, "sites", sites);
 	return o;
 }
@@ -109,30 +121,83 @@ static json_object *short_lived_json(const struct mw_model *m)
 	return a;
 }
 
-/* Each probe point: its uprobes, how long they were attached, their hits. */
+/* Each probe point: its class, its uprobes, how long they were attached, their hits. */
 static json_object *probes_json(const struct capture_meta *meta)
 {
 	json_object *a = json_object_new_array();
 
 	for (int i = 0; meta->plan && i < meta->plan->n; i++) {
 		const struct planned_probe *pp = &meta->plan->p[i];
+		enum mw_class c = op_class(probe_defs[pp->id].op);
 		json_object *o;
 
 		if (pp->error[0])
 			continue;
 		o = json_object_new_object();
 		json_object_object_add(o, "function", json_object_new_string(probe_defs[pp->id].symbol));
+		json_object_object_add(o, "class", json_object_new_string(class_name(c)));
 		json_object_object_add(o, "rets", json_object_new_int(pp->pts.nrets));
+		json_object_object_add(o, "entry_emulated",
+				       json_object_new_boolean(pp->pts.entry_emulated));
 		json_object_object_add(o, "attached_s",
-				       json_object_new_double(probe_defs[pp->id].op == MW_OP_LOCK ||
-								      op_entry_only(probe_defs[pp->id].op) ?
-							      meta->locks_s : meta->maps_s));
+				       json_object_new_double(meta->budget ?
+								      meta->budget->cls[c].attached_s : 0));
 		json_object_object_add(o, "entry_hits", json_object_new_uint64(meta->fn_hits[pp->id * 2]));
 		json_object_object_add(o, "ret_hits",
 				       json_object_new_uint64(meta->fn_hits[pp->id * 2 + 1]));
 		json_object_array_add(a, o);
 	}
 	return a;
+}
+
+/* The budget: what each class of probes cost, and whether it ran in windows. */
+static json_object *budget_json(const struct capture_meta *meta)
+{
+	const struct budget *b = meta->budget;
+	json_object *o = json_object_new_object(), *cls = json_object_new_array();
+	double d = meta->duration_s;
+
+	json_object_object_add(o, "pct", b->share > 0 ? json_object_new_double(b->share * 100) : NULL);
+	json_object_object_add(o, "allowed_cpu_s",
+			       b->share > 0 ? json_object_new_double(b->share * d) : NULL);
+	json_object_object_add(o, "spent_cpu_s", json_object_new_double(b->spent_s));
+	json_object_object_add(o, "spent_pct", json_object_new_double(d > 0 ? 100 * b->spent_s / d : 0));
+	json_object_object_add(o, "windows", json_object_new_uint64(b->windows));
+	for (int c = 0; c < MW_CLASS__COUNT; c++) {
+		const struct budget_class *k = &b->cls[c];
+		json_object *x;
+
+		if (!k->present)
+			continue;
+		x = json_object_new_object();
+		json_object_object_add(x, "class", json_object_new_string(class_name(c)));
+		/* windowed at any time: its counts are samples */
+		json_object_object_add(x, "windowed", json_object_new_boolean(k->windows > 0));
+		json_object_object_add(x, "windows", json_object_new_uint64(k->windows));
+		json_object_object_add(x, "attached_s", json_object_new_double(k->attached_s));
+		json_object_object_add(x, "observed_fraction",
+				       json_object_new_double(d > 0 ? k->attached_s / d : 0));
+		json_object_object_add(x, "hits", json_object_new_uint64(k->hits));
+		json_object_object_add(x, "cpu_s", json_object_new_double(k->spent_s));
+		json_object_array_add(cls, x);
+	}
+	json_object_object_add(o, "classes", cls);
+	return o;
+}
+
+/*
+ * The share of the capture the map-write probes were attached, after the lock baseline: the
+ * fraction a count of writes was seen in (1: every write was seen).
+ */
+double report_observed_fraction(const struct capture_meta *meta, int cls)
+{
+	const struct budget *b = meta->budget;
+	double span = meta->duration_s - meta->lock_baseline_s, f;
+
+	if (!b || b->share <= 0 || !b->windows || span <= 0)
+		return 1;
+	f = b->cls[cls].attached_s / span;
+	return f >= 0.999 ? 1 : f;
 }
 
 /* BPF's counters, by name: what was lost, dropped as stale, or could not be read. */
@@ -161,7 +226,7 @@ static json_object *counters_json(const uint64_t *st)
 }
 
 /* sync.Maps written during the capture: writes by method, dirty-map rebuilds, sites. */
-static json_object *syncmaps_json(const struct mw_model *m)
+static json_object *syncmaps_json(const struct mw_model *m, double f)
 {
 	json_object *a = json_object_new_array();
 	GHashTableIter it;
@@ -183,7 +248,7 @@ static json_object *syncmaps_json(const struct mw_model *m)
 		json_object_object_add(o, "entries_copied", json_object_new_uint64(sm->copied));
 		for (guint i = 0; i < sm->sites->len; i++)
 			json_object_array_add(sites, site_json(&g_array_index(sm->sites,
-									 struct mw_site, i)));
+									 struct mw_site, i), f));
 		json_object_object_add(o, "sites", sites);
 		json_object_array_add(a, o);
 	}
@@ -218,12 +283,13 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(doc, "lock_baseline_s", json_object_new_double(meta->lock_baseline_s));
 
 	for (guint i = 0; i < sorted->len; i++)
-		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i)));
+		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i),
+						     report_observed_fraction(meta, MW_CLASS_WRITE)));
 	g_ptr_array_unref(sorted);
 	json_object_object_add(doc, "maps", maps);
 	json_object_object_add(doc, "short_lived", short_lived_json(m));
 	json_object_object_add(doc, "maps_ended", json_object_new_uint64(m->ended_maps));
-	json_object_object_add(doc, "sync_maps", syncmaps_json(m));
+	json_object_object_add(doc, "sync_maps", syncmaps_json(m, report_observed_fraction(meta, MW_CLASS_SYNCOP)));
 	json_object_object_add(doc, "findings", findings ? findings : json_object_new_array());
 	if (m->fatal) {
 		json_object *d = json_object_new_object();
@@ -243,27 +309,31 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(ev, "counters", counters_json(meta->stats));
 	json_object_object_add(doc, "events", ev);
 	json_object_object_add(ov, "probe_hits", json_object_new_uint64(meta->probe_hits));
+	/* every hit priced: its trap (by instruction kind) plus our program's measured run time */
 	json_object_object_add(ov, "estimated_target_cpu_s",
-			       meta->per_hit_s >= 0 ?
-				       json_object_new_double(meta->per_hit_s * (double)meta->probe_hits) :
-				       NULL);
-	/* the average over the hits; entry and RET hits are priced apart */
-	json_object_object_add(ov, "per_hit_us",
-			       meta->per_hit_s >= 0 ? json_object_new_double(meta->per_hit_s * 1e6) :
-						      NULL);
-	json_object_object_add(ov, "per_entry_hit_us",
-			       meta->entry_hit_s >= 0 ?
-				       json_object_new_double(meta->entry_hit_s * 1e6) : NULL);
-	json_object_object_add(ov, "per_ret_hit_us",
-			       meta->ret_hit_s >= 0 ? json_object_new_double(meta->ret_hit_s * 1e6) :
-						      NULL);
+			       json_object_new_double(meta->budget ? meta->budget->spent_s : 0));
+	json_object_object_add(ov, "trap_emulated_us",
+			       json_object_new_double(meta->trap_emulated_s * 1e6));
+	json_object_object_add(ov, "trap_stepped_us", json_object_new_double(meta->trap_stepped_s * 1e6));
+	json_object_object_add(ov, "trap_measured", json_object_new_boolean(meta->trap_measured));
+	json_object_object_add(ov, "handler_entry_us",
+			       meta->handler_entry_s >= 0 ?
+				       json_object_new_double(meta->handler_entry_s * 1e6) : NULL);
+	json_object_object_add(ov, "handler_ret_us",
+			       meta->handler_ret_s >= 0 ?
+				       json_object_new_double(meta->handler_ret_s * 1e6) : NULL);
+	if (meta->budget)
+		json_object_object_add(ov, "budget", budget_json(meta));
+	json_object_object_add(ov, "write_observed_fraction",
+			       json_object_new_double(report_observed_fraction(meta, MW_CLASS_WRITE)));
+	json_object_object_add(ov, "probes_off_s", json_object_new_double(meta->probes_off_s));
 	json_object_object_add(ov, "probes", probes_json(meta));
 	json_object_object_add(ov, "uprobes", json_object_new_int(meta->uprobes));
 	json_object_object_add(ov, "links", json_object_new_string(meta->multi ? "uprobe_multi" :
 										 "one per uprobe"));
 	json_object_object_add(ov, "attach_ms", json_object_new_double(meta->attach_s * 1e3));
+	json_object_object_add(ov, "attach_max_ms", json_object_new_double(meta->attach_max_s * 1e3));
 	json_object_object_add(ov, "detach_ms", json_object_new_double(meta->detach_s * 1e3));
-	json_object_object_add(ov, "probed", json_object_new_string(meta->hot_probes));
 	json_object_object_add(doc, "overhead", ov);
 	return doc;
 }

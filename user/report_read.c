@@ -20,14 +20,15 @@ struct member {
 
 static const struct member site_m[] = {
 	{ "function", T_STR }, { "file", T_STR }, { "line", T_INT }, { "op", T_STR },
-	{ "count", T_INT }, { "pc", T_STR }, { 0 },
+	{ "count", T_INT }, { "estimated_count", T_INT }, { "pc", T_STR }, { 0 },
 };
 static const struct member map_m[] = {
 	{ "id", T_STR }, { "type", T_STR }, { "created_at", T_OBJ, site_m },
 	{ "size_hint", T_INT }, { "len", T_INT }, { "peak_len", T_INT },
 	{ "len_first_seen", T_INT }, { "inserts", T_INT }, { "removals", T_INT },
 	{ "capacity", T_INT }, { "bytes", T_INT }, { "B", T_INT }, { "growths", T_INT },
-	{ "assigns", T_INT }, { "deletes", T_INT }, { "clears", T_INT }, { "writers", T_INT },
+	{ "assigns", T_INT }, { "deletes", T_INT }, { "clears", T_INT },
+	{ "estimated_writes", T_INT }, { "writers", T_INT },
 	{ "writes_finding_flag_set", T_INT }, { "concurrent_writes", T_INT },
 	{ "on_stack", T_BOOL }, { "gone", T_BOOL }, { "sites", T_ARR, site_m }, { 0 },
 };
@@ -49,9 +50,19 @@ static const struct member died_m[] = {
 static const struct member events_m[] = {
 	{ "total", T_INT }, { "lost", T_INT }, { "rejected", T_INT }, { 0 },
 };
+static const struct member class_m[] = {
+	{ "class", T_STR }, { "windowed", T_BOOL }, { "attached_s", T_NUM },
+	{ "observed_fraction", T_NUM }, { "hits", T_INT }, { "cpu_s", T_NUM }, { 0 },
+};
+static const struct member budget_m[] = {
+	{ "pct", T_NUM }, { "allowed_cpu_s", T_NUM }, { "spent_cpu_s", T_NUM },
+	{ "spent_pct", T_NUM }, { "windows", T_INT }, { "classes", T_ARR, class_m }, { 0 },
+};
 static const struct member overhead_m[] = {
-	{ "probe_hits", T_INT }, { "estimated_target_cpu_s", T_NUM }, { "per_hit_us", T_NUM },
-	{ "uprobes", T_INT }, { "probed", T_STR }, { 0 },
+	{ "probe_hits", T_INT }, { "estimated_target_cpu_s", T_NUM }, { "trap_stepped_us", T_NUM },
+	{ "trap_emulated_us", T_NUM }, { "trap_measured", T_BOOL }, { "handler_ret_us", T_NUM },
+	{ "budget", T_OBJ, budget_m }, { "write_observed_fraction", T_NUM }, { "uprobes", T_INT },
+	{ 0 },
 };
 static const struct member report_m[] = {
 	{ "schema", T_STR }, { "target", T_OBJ, target_m }, { "started_at", T_STR },

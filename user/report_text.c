@@ -101,8 +101,11 @@ static void print_map(json_object *mp, FILE *out)
 		fprintf(out, "    ended during the capture: %s (last known state above)\n",
 			str(mp, "ended", ""));
 	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64
-		     "  writer goroutines %" PRIu64 "\n",
+		     "  writer goroutines %" PRIu64,
 		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
+	if (get(mp, "estimated_writes"))
+		fprintf(out, "  (sampled: ~%" PRIu64 " writes in all)", u64(mp, "estimated_writes"));
+	fputc('\n', out);
 	for (size_t i = 0; i < arr_len(sites); i++) {
 		json_object *s = json_object_array_get_idx(sites, i);
 
@@ -116,7 +119,9 @@ void report_print_text(json_object *doc, FILE *out)
 {
 	json_object *t = get(doc, "target"), *maps = arr(doc, "maps"), *ev = get(doc, "events");
 	json_object *ov = get(doc, "overhead"), *findings = arr(doc, "findings");
-	json_object *cpu = get(ov, "estimated_target_cpu_s"), *per = get(ov, "per_hit_us");
+	json_object *bud = get(ov, "budget"), *cls = arr(bud, "classes");
+	double wf = get(ov, "write_observed_fraction") ?
+			    json_object_get_double(get(ov, "write_observed_fraction")) : 1;
 	json_object *stripped = get(t, "stripped"), *pie = get(t, "pie");
 	size_t nmaps = arr_len(maps);
 	json_object *sms = arr(doc, "sync_maps"), *sl = arr(doc, "short_lived");
@@ -196,12 +201,41 @@ void report_print_text(json_object *doc, FILE *out)
 		}
 	}
 
-	fprintf(out, "\nCOST\n  %" PRIu64 " probe hits on %" PRIu64 " uprobes (%s)",
-		u64(ov, "probe_hits"), u64(ov, "uprobes"), str(ov, "probed", "?"));
-	if (cpu && per)
-		fprintf(out, "\n  cost the target about %.3f s of CPU (%.1f us per hit, measured "
-			     "on this host)",
-			json_object_get_double(cpu), json_object_get_double(per));
+	fprintf(out, "\nCOST\n  %" PRIu64 " probe hits on %" PRIu64 " uprobes; they cost the target "
+		     "about %.3f s of CPU (%.1f us a trap%s, plus %.1f us in mapwatch's program)",
+		u64(ov, "probe_hits"), u64(ov, "uprobes"),
+		json_object_get_double(get(ov, "estimated_target_cpu_s")),
+		json_object_get_double(get(ov, "trap_stepped_us")),
+		json_object_get_boolean(get(ov, "trap_measured")) ? ", measured on this host" :
+								    ", not measured here: a typical figure",
+		json_object_get_double(get(ov, "handler_ret_us")));
+	if (get(bud, "pct"))
+		fprintf(out, "\n  budget %.3g%% of one CPU (%.3f s): spent %.3f s (%.2f%%)",
+			json_object_get_double(get(bud, "pct")),
+			json_object_get_double(get(bud, "allowed_cpu_s")),
+			json_object_get_double(get(bud, "spent_cpu_s")),
+			json_object_get_double(get(bud, "spent_pct")));
+	else if (bud)
+		fprintf(out, "\n  no budget (--budget off): every probe attached throughout");
+	for (size_t i = 0; i < arr_len(cls); i++) {
+		json_object *c = json_object_array_get_idx(cls, i);
+
+		if (json_object_get_boolean(get(c, "windowed")))
+			fprintf(out, "\n  %-6s probes: in %" PRIu64 " windows, attached %.2f s "
+				     "(%.1f%% of the capture), %.3f s of CPU",
+				str(c, "class", "?"), u64(c, "windows"),
+				json_object_get_double(get(c, "attached_s")),
+				100 * json_object_get_double(get(c, "observed_fraction")),
+				json_object_get_double(get(c, "cpu_s")));
+		else
+			fprintf(out, "\n  %-6s probes: attached %.2f s, %.3f s of CPU",
+				str(c, "class", "?"), json_object_get_double(get(c, "attached_s")),
+				json_object_get_double(get(c, "cpu_s")));
+	}
+	if (wf < 1)
+		fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline: "
+			     "write counts above are samples; estimated totals are marked ~",
+			100 * wf);
 	fprintf(out, "\n  events %" PRIu64 ", lost %" PRIu64 "\n", u64(ev, "total"),
 		u64(ev, "lost"));
 	if (u64(ev, "lost"))

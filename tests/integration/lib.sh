@@ -77,12 +77,13 @@ release_fixture() {
 }
 
 # start_capture DIR ARGS...: mapwatch capture -p $FPID, waits until every probe is attached.
-# No lock baseline unless ARGS ask for one (--lock-baseline S): most tests count writes.
+# No lock baseline unless ARGS ask for one (--lock-baseline S), and no budget unless ARGS
+# give one (--budget PCT): most tests count writes exactly.
 start_capture() {
 	local d=$1
 	shift
 	# {FFD}>&-: mapwatch must not hold the fixture's stdin open
-	"$MW" capture -p "$FPID" --ready-file "$d/attached" --lock-baseline 0 "$@" \
+	"$MW" capture -p "$FPID" --ready-file "$d/attached" --lock-baseline 0 --budget off "$@" \
 		>"$d/cap.out" 2>"$d/cap.err" {FFD}>&- &
 	MWPID=$!
 	PIDS+=("$MWPID")

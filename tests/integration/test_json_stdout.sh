@@ -9,7 +9,7 @@ if ! start_fixture "$d" "$MW_FIXTURES/$go/writes.pie-stripped" 200 50; then
 	notok "--json -: could not start the fixture"
 	exit 0
 fi
-"$MW" capture -p "$FPID" --lock-baseline 0 --ready-file "$d/attached" -d 30 --json - \
+"$MW" capture -p "$FPID" --lock-baseline 0 --budget off --ready-file "$d/attached" -d 30 --json - \
 	>"$d/out" 2>"$d/err" {FFD}>&- &
 MWPID=$!
 PIDS+=("$MWPID")

@@ -341,10 +341,61 @@ static void thresholds_are_options(void)
 	EXPECT(detect_set(&o, "growth_min=inf", err, sizeof(err)));
 }
 
+/* Clean lock time: lock probes on, hot map probes off; windows of both subtracted. */
+static void clean_lock_time(void)
+{
+	struct mw_model m;
+
+	model_init(&m, &gb, layout, 0);
+	model_lock_probes(&m, 0, true);
+	model_hot_probes(&m, 2000 * MS, true);
+	model_hot_probes(&m, 3000 * MS, false);
+	model_lock_probes(&m, 4000 * MS, false);
+	model_lock_probes(&m, 7000 * MS, true);
+	model_hot_probes(&m, 8000 * MS, true);	/* on to the end */
+	EXPECT(model_hot_off_ns(&m, 0, 10000 * MS) == 3000 * MS + 1000 * MS);
+	EXPECT(model_hot_off_ns(&m, 7500 * MS, 10000 * MS) == 500 * MS);
+	model_free(&m);
+
+	model_init(&m, &gb, layout, 0);	/* no spans: every moment is clean */
+	EXPECT(model_hot_off_ns(&m, 0, 5000 * MS) == 5000 * MS);
+	model_free(&m);
+}
+
+/*
+ * Waits measured between windows of map-write probes count as the program's own; a wait that
+ * overlaps a window does not.
+ */
+static void windowed_waits(void)
+{
+	struct mw_model m;
+
+	model_init(&m, &gb, layout, 0);
+	m.start_ns = 0;
+	model_lock_probes(&m, 0, true);
+	for (uint64_t w = 1; w <= 9; w++) {	/* a 50 ms window each second */
+		model_hot_probes(&m, w * 1000 * MS, true);
+		model_hot_probes(&m, w * 1000 * MS + 50 * MS, false);
+	}
+	for (uint64_t g = 1; g <= 4; g++) {
+		/* waits between windows: 4 x 9 x 60 ms = 2.16 s of waits in ~9.5 s clean */
+		for (uint64_t w = 0; w < 9; w++)
+			lock_rec(&m, g, w * 1000 * MS + 100 * MS + g * 100 * MS, 60 * MS);
+		/* and in windows, where the write shows the map */
+		lock_rec(&m, g, 1000 * MS + 5 * MS, 40 * MS);
+		write_rec(&m, MAP1, g, 1000 * MS + 46 * MS, g - 1, g);
+	}
+	m.baseline_ns = model_hot_off_ns(&m, 0, 10000 * MS);
+	EXPECT(m.baseline_ns == 10000 * MS - 9 * 50 * MS);
+	expect_kinds(&m, 10, 10000 * MS, "lock_contention", 1);
+	model_free(&m);
+}
+
 int main(void)
 {
 	static const struct check_case cases[] = {
-		CASE(concurrent_write), CASE(lock_contention), CASE(unbounded_growth),
+		CASE(concurrent_write), CASE(lock_contention), CASE(clean_lock_time),
+		CASE(windowed_waits), CASE(unbounded_growth),
 		CASE(no_shrink), CASE(stalled_evacuation), CASE(syncmap_churn),
 		CASE(thresholds_are_options),
 	};

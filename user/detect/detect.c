@@ -80,6 +80,51 @@ static int by_severity(const void *a, const void *b)
 	return rank(x) - rank(y);
 }
 
+double detect_observed(const struct detect_ctx *c, int cls)
+{
+	double f = cls >= 0 && cls < MW_CLASS__COUNT ? c->observed[cls] : 0;
+
+	return f > 0 && f < 1 ? f : 1;
+}
+
+/* What a kind of finding stands on, in words: the reader judges a sampled finding by it. */
+static const char *rests_on(const char *kind)
+{
+	static const struct {
+		const char *kind, *what;
+	} k[] = {
+		{ "concurrent_write", "two writes to the map in flight at once, from two "
+				      "goroutines, seen by the write probes" },
+		{ "lock_contention", "lock waits measured while the map-write probes were "
+				     "detached" },
+		{ "unbounded_growth", "the map's header, re-read every second; the inserts seen "
+				      "by the write probes" },
+		{ "no_shrink", "the map's header and tables, re-read from the target" },
+		{ "stalled_evacuation", "the map's growth state, re-read every second" },
+		{ "syncmap_churn", "dirty-map rebuilds counted by the sync.Map probes" },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (!strcmp(k[i].kind, kind))
+			return k[i].what;
+	return "?";
+}
+
+/* Each finding says what its evidence rests on, and how much of the capture was watched. */
+static void add_basis(const struct detect_ctx *c, json_object *out)
+{
+	for (size_t i = 0; i < json_object_array_length(out); i++) {
+		json_object *f = json_object_array_get_idx(out, i), *kind = NULL, *e;
+
+		json_object_object_get_ex(f, "kind", &kind);
+		e = finding_evidence(f);
+		json_object_object_add(e, "rests_on",
+				       json_object_new_string(rests_on(json_object_get_string(kind))));
+		json_object_object_add(e, "writes_observed_fraction",
+				       json_object_new_double(detect_observed(c, MW_CLASS_WRITE)));
+	}
+}
+
 json_object *detect_all(const struct detect_ctx *c)
 {
 	json_object *out = json_object_new_array();
@@ -90,6 +135,7 @@ json_object *detect_all(const struct detect_ctx *c)
 	detect_no_shrink(c, out);
 	detect_stalled_evacuation(c, out);
 	detect_syncmap_churn(c, out);
+	add_basis(c, out);
 	json_object_array_sort(out, by_severity);
 	return out;
 }

@@ -29,7 +29,15 @@ struct detect_ctx {
 	double duration_s;
 	uint64_t start_ns;		/* CLOCK_MONOTONIC at the start of the capture */
 	uint64_t end_ns;		/* CLOCK_MONOTONIC at the end (before detaching) */
+	/*
+	 * The share of the capture each class of probes was attached (user/probes.h): under a
+	 * budget, hot probes run in windows and what they count is a sample. 0 (unset): 1.
+	 */
+	double observed[MW_CLASS__COUNT];
 };
+
+/* The share of the capture a class of probes was attached (1 if every call was seen). */
+double detect_observed(const struct detect_ctx *c, int cls);
 
 /* The last part of the capture in which growth must still be seen to be "unbounded". */
 double detect_recent_s(double duration_s);

@@ -38,8 +38,11 @@ void detect_unbounded_growth(const struct detect_ctx *c, json_object *out)
 			continue;
 		if (!mp->peak_ns || (double)(c->end_ns - mp->peak_ns) / 1e9 > recent)
 			continue;	/* stopped growing: bounded, or done */
-		/* The rate over the time the map was watched growing, from inserts seen. */
-		if (rise > mp->inserts && mp->inserts)
+		/*
+		 * The rate over the time the map was watched growing, from inserts seen; when
+		 * writes were sampled in windows, from the re-read count alone.
+		 */
+		if (rise > mp->inserts && mp->inserts && detect_observed(c, MW_CLASS_WRITE) >= 1)
 			rise = mp->inserts;
 		/* Over at least a second (the re-read period): no extrapolation from a burst. */
 		span = mp->peak_ns > mp->first_ns ? (double)(mp->peak_ns - mp->first_ns) / 1e9 : 0;

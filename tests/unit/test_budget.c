@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The budget controller on simulated programs: given what each class of probes costs while
+ * attached, the windows it schedules keep the spend within the budget and cover the capture.
+ */
+#include <math.h>
+#include "check.h"
+#include "budget.h"
+
+#define ALL ((1 << MW_CLASS__COUNT) - 1)
+#define PINNED (1 << MW_CLASS_CORE)
+#define HOT ((1 << MW_CLASS_WRITE) | (1 << MW_CLASS_SYNCOP))
+#define DT 0.005
+
+struct sim {
+	double rate[MW_CLASS__COUNT];	/* true probe CPU per second attached */
+	double tail;			/* detached probes trap on this long (the kernel's close) */
+	double attached_s[MW_CLASS__COUNT];
+	double first_open, last_open, max_gap;	/* of the write class's windows */
+	unsigned opens;
+};
+
+/* Run a capture of T seconds; rate_after, if set, replaces the rates at T/2. */
+static void simulate(struct budget *b, struct sim *s, double share, double T,
+		     const double *rate_after)
+{
+	double now = 0, next = 0, closing_until = 0;
+	int sets = 0, closing = 0;
+	bool was_open = false;
+
+	budget_init(b, share, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
+	s->first_open = s->last_open = -1;
+	s->max_gap = 0;
+	s->opens = 0;
+	for (; now < T; now += DT) {
+		bool w;
+
+		if (rate_after && now >= T / 2)
+			memcpy(s->rate, rate_after, sizeof(s->rate));
+		if (now >= closing_until)
+			closing = 0;
+		for (int c = 0; c < MW_CLASS__COUNT; c++) {
+			bool on = (sets | closing) & (1 << c);
+
+			budget_account(b, c, on ? DT : 0,
+				       on ? (uint64_t)(s->rate[c] * DT * 1e5) : 0,
+				       on ? s->rate[c] * DT : 0);
+			s->attached_s[c] += on ? DT : 0;
+		}
+		if (now + 1e-9 < next)
+			continue;
+		{
+			int want = budget_step(b, now, closing != 0, &next);
+
+			if (sets & ~want) {
+				closing |= sets & ~want;
+				closing_until = now + s->tail;
+			}
+			sets = want;
+		}
+		w = sets & (1 << MW_CLASS_WRITE);
+		if (w && !was_open) {
+			if (s->first_open < 0)
+				s->first_open = now;
+			else
+				s->max_gap = fmax(s->max_gap, now - s->last_open);
+			s->last_open = now;
+			s->opens++;
+		}
+		was_open = w;
+	}
+}
+
+/*
+ * A busy program: map writes cost a fifth of a CPU while probed, the rest little; detached
+ * probes trap on for 50 ms.
+ */
+static void busy_writes_stay_within_budget(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_CORE] = 0, [MW_CLASS_LOCK] = 0.001,
+				   [MW_CLASS_MAKE] = 0.002, [MW_CLASS_WRITE] = 0.2,
+				   [MW_CLASS_SYNCOP] = 0.05 }, .tail = 0.05 };
+	struct budget b;
+	const double T = 30;
+
+	simulate(&b, &s, 0.02, T, NULL);
+	EXPECT_MSG(b.spent_s <= 0.02 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.02 * T);
+	EXPECT_MSG(b.spent_s >= 0.02 * T * 0.6, "spent only %.3f s of %.3f", b.spent_s, 0.02 * T);
+	/* cheap classes stay attached; the write class runs in windows spread over the capture */
+	EXPECT(!b.cls[MW_CLASS_LOCK].windowed && !b.cls[MW_CLASS_MAKE].windowed);
+	EXPECT(s.attached_s[MW_CLASS_LOCK] >= T - 0.5);
+	EXPECT(b.cls[MW_CLASS_WRITE].windowed);
+	EXPECT_MSG(s.first_open >= 0 && s.first_open < 0.2, "first window at %.2f s", s.first_open);
+	EXPECT_MSG(s.last_open > T - 2.5, "last window at %.2f s", s.last_open);
+	EXPECT_MSG(s.max_gap <= 2.5, "windows %.2f s apart", s.max_gap);
+	EXPECT_MSG(s.opens >= T / 2.5, "%u windows", s.opens);
+	EXPECT(budget_observed(&b, T) > 0.02 && budget_observed(&b, T) < 0.1);
+}
+
+/*
+ * A tight map-writing loop: probed, it spends all its time in traps, and a detached window
+ * traps on for 0.1 s. A window at least as long as its tail costs over 0.2 s of CPU: at 2%
+ * that is one every 10 s or more, and the spend still stays within the budget.
+ */
+static void saturated_loop_gets_rare_windows(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_WRITE] = 1.0 }, .tail = 0.1 };
+	struct budget b;
+	const double T = 60;
+
+	simulate(&b, &s, 0.02, T, NULL);
+	EXPECT_MSG(b.spent_s <= 0.02 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.02 * T);
+	EXPECT_MSG(b.spent_s >= 0.02 * T * 0.6, "spent only %.3f s of %.3f", b.spent_s, 0.02 * T);
+	EXPECT_MSG(s.opens >= 4 && s.max_gap <= 16, "%u windows, %.1f s apart at most", s.opens,
+		   s.max_gap);
+	EXPECT_MSG(b.tail_cost > 0.08 && b.tail_cost < 0.15, "tail %.3f s", b.tail_cost);
+}
+
+/* A quiet program: everything fits, nothing is windowed after the first look. */
+static void quiet_program_keeps_everything_attached(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_LOCK] = 0.0005, [MW_CLASS_MAKE] = 0.0005,
+				   [MW_CLASS_WRITE] = 0.004, [MW_CLASS_SYNCOP] = 0.0001 },
+			 .tail = 0.1 };
+	struct budget b;
+	const double T = 10;
+
+	simulate(&b, &s, 0.02, T, NULL);
+	for (int c = 0; c < MW_CLASS__COUNT; c++) {
+		EXPECT(!b.cls[c].windowed);
+		EXPECT_MSG(s.attached_s[c] >= T - 0.5, "class %d attached %.2f s", c,
+			   s.attached_s[c]);
+	}
+	EXPECT(b.spent_s <= 0.02 * T);
+}
+
+/*
+ * The program gets busy halfway: the classes that no longer fit go into windows (what they
+ * cost until that was seen is paid back before the next window).
+ */
+static void load_change_moves_classes_into_windows(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_LOCK] = 0.0005, [MW_CLASS_MAKE] = 0.0005,
+				   [MW_CLASS_WRITE] = 0.002 }, .tail = 0.05 };
+	const double busy[MW_CLASS__COUNT] = { [MW_CLASS_LOCK] = 0.0005, [MW_CLASS_MAKE] = 0.3,
+					       [MW_CLASS_WRITE] = 1.5 };
+	struct budget b;
+	const double T = 40;
+
+	simulate(&b, &s, 0.01, T, busy);
+	EXPECT(b.cls[MW_CLASS_WRITE].windowed && b.cls[MW_CLASS_MAKE].windowed);
+	EXPECT(!b.cls[MW_CLASS_LOCK].windowed);
+	EXPECT_MSG(b.spent_s <= 0.01 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.01 * T);
+	/* a window costs 0.05 s x 2 x 1.8 CPU: 1% pays for one every 18 s */
+	EXPECT_MSG(s.last_open > T / 2, "last window at %.2f s", s.last_open);
+}
+
+/* More than the budget can pay for even in the shortest windows: they are spaced out. */
+static void costly_windows_are_spaced_out(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_WRITE] = 2.0 }, .tail = 0.05 };
+	struct budget b;
+	const double T = 200;
+
+	simulate(&b, &s, 0.005, T, NULL);
+	EXPECT_MSG(b.spent_s <= 0.005 * T * 1.2 + 2.0 * (BUDGET_FIRST_WINDOW_S + 0.05),
+		   "spent %.3f s of %.3f", b.spent_s, 0.005 * T);
+	EXPECT_MSG(s.opens >= 3, "%u windows", s.opens);
+}
+
+/*
+ * A costly lock class is windowed alone every other window (its waits measured with the map
+ * writes detached), and with the map writes in the others (to tie waits to maps).
+ */
+static void locks_are_windowed_apart(void)
+{
+	const double rate[MW_CLASS__COUNT] = { [MW_CLASS_LOCK] = 0.05, [MW_CLASS_WRITE] = 0.3 };
+	double now = 0, next = 0;
+	struct budget b;
+	int sets = 0, together = 0, lock_only = 0, write_only = 0;
+
+	budget_init(&b, 0.02, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
+	for (; now < 30; now += DT) {
+		for (int c = 0; c < MW_CLASS__COUNT; c++) {
+			bool on = sets & (1 << c);
+
+			budget_account(&b, c, on ? DT : 0, 0, on ? rate[c] * DT : 0);
+		}
+		if (now + 1e-9 < next)
+			continue;
+		sets = budget_step(&b, now, false, &next);
+		if ((sets & (1 << MW_CLASS_LOCK)) && (sets & (1 << MW_CLASS_WRITE)))
+			together++;
+		else if (sets & (1 << MW_CLASS_LOCK))
+			lock_only++;
+		else if (sets & (1 << MW_CLASS_WRITE))
+			write_only++;
+	}
+	EXPECT(b.cls[MW_CLASS_LOCK].windowed && b.cls[MW_CLASS_WRITE].windowed);
+	EXPECT_MSG(together && lock_only && !write_only, "together %d, lock %d, write %d",
+		   together, lock_only, write_only);
+	EXPECT_MSG(b.spent_s <= 0.02 * 30 * 1.2, "spent %.3f", b.spent_s);
+}
+
+/* --budget off: every class attached from the start, to the end. */
+static void off_attaches_everything(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_WRITE] = 1.0 } };
+	struct budget b;
+
+	simulate(&b, &s, 0, 5, NULL);
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		EXPECT(s.attached_s[c] >= 5 - DT * 2);
+	EXPECT(budget_observed(&b, 5) == 1);
+}
+
+static void parses_budgets(void)
+{
+	double v;
+
+	EXPECT(!budget_parse("2%", &v) && fabs(v - 0.02) < 1e-12);
+	EXPECT(!budget_parse("0.5", &v) && fabs(v - 0.005) < 1e-12);
+	EXPECT(!budget_parse("off", &v) && v == 0);
+	EXPECT(budget_parse("0", &v) && budget_parse("-1%", &v) && budget_parse("2%%", &v));
+	EXPECT(budget_parse("", &v) && budget_parse("abc", &v) && budget_parse("101", &v));
+	EXPECT(budget_parse("nan", &v) && budget_parse("inf", &v));
+}
+
+int main(void)
+{
+	static const struct check_case cases[] = {
+		CASE(busy_writes_stay_within_budget), CASE(saturated_loop_gets_rare_windows),
+		CASE(quiet_program_keeps_everything_attached),
+		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
+		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
+	};
+
+	return check_run("budget", cases, sizeof(cases) / sizeof(cases[0]));
+}

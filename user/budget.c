@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/* The probe budget's controller (user/budget.h): pure. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "budget.h"
+
+/* A class's cost rate is averaged over about this much attached time. */
+#define RATE_TIME_S 0.2
+/* Classes kept attached may use up to this part of the budget; the windows get the rest. */
+#define ATTACHED_SHARE 0.5
+/* All classes are kept attached when together they cost under this part of the budget. */
+#define ALL_FIT_SHARE 0.8
+
+void budget_init(struct budget *b, double share, double t0, int present, int pinned, int apart,
+		 int hot)
+{
+	memset(b, 0, sizeof(*b));
+	b->share = share;
+	b->t0 = t0;
+	b->pinned = pinned & present;
+	b->apart = apart & present & ~pinned;
+	b->hot = hot & present & ~pinned;
+	b->next_open = t0;
+	b->tail_cost = -1;
+	b->level = share * BUDGET_PERIOD_S;
+	b->level_t = t0;
+	for (int c = 0; c < MW_CLASS__COUNT; c++) {
+		b->cls[c].present = present & (1 << c);
+		b->cls[c].windowed = share > 0 && b->cls[c].present && !(b->pinned & (1 << c));
+		b->cls[c].rate = -1;
+	}
+}
+
+void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits, double cost_s)
+{
+	struct budget_class *c;
+	double w;
+
+	if (cls < 0 || cls >= MW_CLASS__COUNT || attached_s < 0 || cost_s < 0)
+		return;
+	c = &b->cls[cls];
+	c->attached_s += attached_s;
+	c->spent_s += cost_s;
+	c->hits += hits;
+	b->spent_s += cost_s;
+	b->level -= cost_s;
+	if (!b->open && b->closed_at > 0 && (b->open_sets & (1 << cls)))
+		b->tail_acc += cost_s;	/* a closed window's probes, trapping on */
+	if (attached_s <= 0)
+		return;
+	/*
+	 * A moving average over attached time: short intervals move it little, except that a
+	 * class whose cost jumped (the program got busy) is believed at once.
+	 */
+	w = c->rate < 0 || cost_s / attached_s > 2 * c->rate ? 1 : fmin(1, attached_s / RATE_TIME_S);
+	c->rate = c->rate < 0 ? cost_s / attached_s : (1 - w) * c->rate + w * cost_s / attached_s;
+}
+
+static int sets_where(const struct budget *b, bool windowed)
+{
+	int s = 0;
+
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (b->cls[c].present && b->cls[c].windowed == windowed)
+			s |= 1 << c;
+	return s;
+}
+
+static double rate_of(const struct budget *b, int sets)
+{
+	double r = 0;
+
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if ((sets & (1 << c)) && b->cls[c].rate > 0)
+			r += b->cls[c].rate;
+	return r;
+}
+
+static bool any_unknown(const struct budget *b, int sets)
+{
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if ((sets & (1 << c)) && b->cls[c].rate < 0)
+			return true;
+	return false;
+}
+
+/* Has an apart class (locks) seen activity? Then the hot classes must leave it time alone. */
+static bool apart_active(const struct budget *b)
+{
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if ((b->apart & (1 << c)) && b->cls[c].hits)
+			return true;
+	return false;
+}
+
+/*
+ * Keep attached the classes that cost least while they fit in part of the budget (all of
+ * them if together they fit in most of it); window the rest. A class not measured yet is
+ * windowed: its first window measures it.
+ */
+static void classify(struct budget *b)
+{
+	int order[MW_CLASS__COUNT], n = 0, all = 0;
+	double sum = rate_of(b, b->pinned), total;
+
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (b->cls[c].present && !(b->pinned & (1 << c))) {
+			all |= 1 << c;
+			if (b->cls[c].rate >= 0)
+				order[n++] = c;
+			else
+				b->cls[c].windowed = true;
+		}
+	total = sum + rate_of(b, all);
+	/* insertion sort by rate: a handful of classes */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && b->cls[order[j]].rate < b->cls[order[j - 1]].rate; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int i = 0; i < n; i++) {
+		struct budget_class *c = &b->cls[order[i]];
+		bool fits = (!any_unknown(b, all) && total <= ALL_FIT_SHARE * b->share) ||
+			    sum + c->rate <= ATTACHED_SHARE * b->share;
+
+		if (((1 << order[i]) & b->hot) && apart_active(b))
+			fits = false;	/* the apart classes need time without it */
+
+		c->windowed = !fits;
+		if (fits)
+			sum += c->rate;
+	}
+}
+
+/*
+ * How long the next window lasts, and what it will cost. A window costs its classes' rate
+ * over its length plus its tail; it is made at least as long as its tail (so that at least
+ * half of what it costs buys observation), and longer when the budget pays for a window a
+ * period with room to spare. Classes of unknown cost get a short first window.
+ */
+static double window_len(const struct budget *b, int windowed, double *cost)
+{
+	double cw = rate_of(b, windowed), avail = b->share - rate_of(b, sets_where(b, false));
+	double tail = b->tail_cost >= 0 ? b->tail_cost : cw * BUDGET_TAIL_S, len;
+
+	if (any_unknown(b, windowed) || cw <= 0) {
+		*cost = 0;
+		return BUDGET_FIRST_WINDOW_S;
+	}
+	if (avail < b->share * 0.1)
+		avail = b->share * 0.1;
+	len = fmax(BUDGET_MIN_WINDOW_S, tail / cw);
+	len = fmax(len, (avail * BUDGET_PERIOD_S - tail) / cw);
+	len = fmin(BUDGET_PERIOD_S, len);
+	if ((windowed & b->hot) && apart_active(b))
+		len = fmin(len, BUDGET_PERIOD_S / 2);
+	*cost = cw * len + tail;
+	return len;
+}
+
+int budget_step(struct budget *b, double now, bool closing, double *next)
+{
+	int attached = sets_where(b, false), windowed;
+	double tokens, len, cost, avail;
+
+	if (b->share <= 0) {
+		*next = now + BUDGET_PERIOD_S;
+		return attached | sets_where(b, true);
+	}
+	if (b->open) {
+		if (now < b->close_at) {
+			*next = b->close_at;
+			return attached | b->open_sets;
+		}
+		/* The window ends: its classes' costs are known now. */
+		b->open = false;
+		b->windowed_s += now - b->open_at;
+		b->closed_at = now;
+		b->tail_acc = 0;
+		classify(b);
+		*next = now + 0.01;
+		return sets_where(b, false);
+	}
+	if (b->closed_at > 0 && !closing) {
+		/* the last window's probes are all gone: what its tail cost is known */
+		b->tail_cost = b->tail_cost < 0 ? b->tail_acc : 0.5 * b->tail_cost + 0.5 * b->tail_acc;
+		b->closed_at = 0;
+	}
+	classify(b);
+	attached = sets_where(b, false);
+	windowed = sets_where(b, true);
+	/*
+	 * Every other window has the apart classes alone (lock waits measured with the map-write
+	 * probes off); the others have everything (waits tied to the maps written after them).
+	 */
+	if ((windowed & b->apart) && (windowed & ~b->apart) && (b->turn & 1))
+		windowed &= b->apart;
+	/* soon enough that a kept class whose cost jumps is moved into windows quickly */
+	*next = now + 0.05;
+	if (!windowed || closing)
+		return attached;
+	/*
+	 * A window opens when what it will cost has been earned: spend runs ahead of the budget
+	 * by one period's allowance at most, and what was not spent is kept for a period or so.
+	 */
+	avail = b->share - rate_of(b, attached);
+	len = window_len(b, windowed, &cost);
+	if (now > b->level_t) {
+		b->level = fmin(fmax(b->share * BUDGET_PERIOD_S, cost),
+				b->level + b->share * (now - b->level_t));
+		b->level_t = now;
+	}
+	tokens = b->level;
+	if (cost > 0 && tokens < cost) {
+		double wait = (cost - tokens) / (avail > b->share * 0.1 ? avail : b->share * 0.1);
+
+		*next = now + fmin(0.05, fmax(0.001, wait));
+		return attached;
+	}
+	if (cost <= 0 && tokens <= 0)
+		return attached;
+	if (now < b->next_open) {
+		*next = fmin(b->next_open, now + 0.05);
+		return attached;
+	}
+	b->open = true;
+	b->open_sets = windowed;
+	b->turn++;
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (windowed & (1 << c))
+			b->cls[c].windows++;
+	b->open_at = now;
+	b->close_at = now + len;
+	/* after a window of hot classes, as long again without them (see hot) */
+	b->next_open = now + len + fmax(BUDGET_MIN_GAP_S,
+					(windowed & b->hot) && apart_active(b) ? len : 0);
+	b->windows++;
+	*next = b->close_at;
+	return attached | windowed;
+}
+
+double budget_observed(const struct budget *b, double now)
+{
+	double w = b->windowed_s + (b->open ? now - b->open_at : 0), t = now - b->t0;
+
+	if (!sets_where(b, true) && !b->windows)
+		return 1;
+	return t > 0 ? fmin(1, w / t) : 0;
+}
+
+int budget_parse(const char *s, double *share)
+{
+	char *end;
+	double v;
+
+	if (!strcmp(s, "off")) {
+		*share = 0;
+		return 0;
+	}
+	v = strtod(s, &end);
+	if (end == s || (*end && strcmp(end, "%")) || !(v > 0) || v > 100)
+		return -1;
+	*share = v / 100;
+	return 0;
+}

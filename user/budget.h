@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The probe budget: how much CPU mapwatch's probes may cost the target, and which probes are
+ * attached when so that they do.
+ *
+ * A uprobe hit costs the target microseconds (a trap into the kernel), a Go map write ~10 ns,
+ * and the kernel cannot sample a uprobe: only a detached probe costs nothing. So each cost
+ * class of probes (user/probes.h) is either kept attached, when its measured cost fits the
+ * budget, or attached in windows: attach, observe, detach. The controller sizes the windows
+ * from the measured cost of the classes in them and spaces them (about one a second) so that
+ * what was spent never runs ahead of the budget by more than one window, from the first
+ * second to the last.
+ *
+ * Pure: the caller tells it the time, the probe CPU it measured per class, and attaches
+ * what it asks for. Times in seconds, costs in CPU seconds.
+ */
+#ifndef MW_BUDGET_H
+#define MW_BUDGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "probes.h"
+
+#define BUDGET_DEFAULT_PCT 2.0	/* % of one CPU: 20 ms of probe CPU per second */
+#define BUDGET_PERIOD_S 1.0	/* aimed-for time from one window's start to the next */
+#define BUDGET_MIN_WINDOW_S 0.02	/* shorter windows see little beyond their own start */
+#define BUDGET_FIRST_WINDOW_S 0.01	/* classes of unknown cost are first measured this long */
+#define BUDGET_MIN_GAP_S 0.15	/* the kernel closes a detached link in ~0.1 s */
+#define BUDGET_TAIL_S 0.05	/* a window's tail, at its classes' rate, until one is measured */
+
+struct budget_class {
+	bool present;		/* the plan has probes of this class */
+	bool windowed;		/* attached in windows; else kept attached */
+	double rate;		/* probe CPU per second attached (moving average); < 0 unknown */
+	double attached_s;	/* how long it was attached in all */
+	double spent_s;		/* probe CPU it cost */
+	uint64_t hits;
+	unsigned windows;	/* windows it was attached in (0: attached throughout, or never) */
+};
+
+struct budget {
+	double share;		/* of one CPU (0.02 = 2%); <= 0: off, everything always attached */
+	double t0;		/* when the budget started */
+	double spent_s;		/* probe CPU measured, every class */
+	/*
+	 * What may be spent now: earned at the budget's rate, spent as measured, and capped at
+	 * about one period's earnings so that unused budget is not spent in one burst.
+	 */
+	double level, level_t;
+	struct budget_class cls[MW_CLASS__COUNT];
+	int pinned;		/* sets never windowed (ATTACH_SET bits): the core class */
+	int apart;		/* sets also windowed alone, every other window (the lock class:
+				 * its waits must be measured with the map-write probes off) */
+	int hot;		/* sets that stretch the apart classes' measurements (map writes):
+				 * while an apart class sees activity, never kept attached, and
+				 * detached at least half the time */
+	bool open;		/* a window is open: open_sets attached */
+	int open_sets;
+	unsigned turn;		/* windows: everything, then the apart classes alone, ... */
+	double open_at, close_at, next_open;
+	unsigned windows;	/* windows opened */
+	double windowed_s;	/* time the windowed classes were attached */
+	/*
+	 * A window's tail: after it is detached its probes trap on until the kernel has removed
+	 * every breakpoint (it takes tens of ms to close a link). What that costs is measured.
+	 */
+	double tail_cost, tail_acc, closed_at;
+};
+
+/* present, pinned, apart and hot: ATTACH_SET(class) bit masks. share <= 0: no budget. */
+void budget_init(struct budget *b, double share, double t0, int present, int pinned, int apart,
+		 int hot);
+/*
+ * What was measured for one class over an interval: how long it was attached in it, its hits
+ * and the probe CPU they cost.
+ */
+void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits, double cost_s);
+/*
+ * The sets to have attached at time now (ATTACH_SET bits). *next is when to ask again at the
+ * latest. closing: detached links still being closed by the kernel (no window opens before).
+ */
+int budget_step(struct budget *b, double now, bool closing, double *next);
+/* The share of the capture the windowed classes were attached, so far (1 if none is). */
+double budget_observed(const struct budget *b, double now);
+/* Parse "2%", "2", "0.5%" or "off" into a share of one CPU (0 for off). 0, or -1. */
+int budget_parse(const char *s, double *share);
+
+#endif
