@@ -16,7 +16,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 PREFIX ?= /usr/local
-PKGS := libbpf libelf libdw json-c glib-2.0 capstone zlib
+PKGS := libbpf libelf libdw json-c glib-2.0 capstone zlib libmicrohttpd libsystemd
 
 ifeq ($(V),1)
 Q =
