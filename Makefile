@@ -40,13 +40,17 @@ CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/
 	     user/symbolize.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
+# The daemon's building blocks (README: Daemon building blocks): linked into ./mapwatch and
+# into the unit tests, not yet a command.
+DAEMON_SRCS := user/metrics.c
+APP_SRCS += $(DAEMON_SRCS)
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/*.c))
 # Unit tests link a copy of the pure code built with ASan/UBSan: corrupt input must not
 # read out of bounds, not merely not crash.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS))
+SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS) $(DAEMON_SRCS))
 SAN_APP_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(APP_SRCS))
 
 # libFuzzer harnesses (tests/fuzz/README.md): the pure code built with clang's fuzzer
