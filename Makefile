@@ -42,7 +42,7 @@ CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 # The daemon's building blocks (README: Daemon building blocks): linked into ./mapwatch and
 # into the unit tests, not yet a command.
-DAEMON_SRCS := user/metrics.c user/httpd.c user/sdnotify.c
+DAEMON_SRCS := user/discover.c user/metrics.c user/httpd.c user/sdnotify.c
 APP_SRCS += $(DAEMON_SRCS)
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
@@ -84,12 +84,23 @@ $(OUTPUT)/mapwatch.skel.h: $(OUTPUT)/mapwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mapwatch_bpf > $@
 
+# Process discovery (exec and exit of every process), a second BPF object of its own.
+$(OUTPUT)/discover.bpf.o: bpf/discover.bpf.c bpf/discover_event.h vmlinux/$(ARCH)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/discover.skel.h: $(OUTPUT)/discover.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name discover_bpf > $@
+
 $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/user/attach.o $(OUTPUT)/san/user/attach.o: $(OUTPUT)/mapwatch.skel.h
+$(OUTPUT)/user/discover.o $(OUTPUT)/san/user/discover.o: $(OUTPUT)/discover.skel.h bpf/discover_event.h
 
 $(OUTPUT)/tools/dwarf-layout: tools/gen-offsets/dwarf-layout.c $(CORE_OBJS)
 	$(call msg,CC,$@)
