@@ -42,7 +42,7 @@ CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
 # The daemon's building blocks (README: Daemon building blocks): linked into ./mapwatch and
 # into the unit tests, not yet a command.
-DAEMON_SRCS := user/discover.c user/metrics.c user/httpd.c user/sdnotify.c
+DAEMON_SRCS := user/discover.c user/watch.c user/metrics.c user/httpd.c user/sdnotify.c
 APP_SRCS += $(DAEMON_SRCS)
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
