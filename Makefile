@@ -7,7 +7,7 @@
 #   make demo     build, run the bundled demo workload, capture it, print the report
 #   make catalogue  every Go release Debian's suites offer: install, regenerate the offsets
 #                 catalogue, run every test (tools/update-go-releases.sh; then commit)
-#   make install  install to $(PREFIX)/sbin
+#   make install  install to $(PREFIX)/sbin, and the systemd unit (not enabled) to $(UNITDIR)
 #   V=1           show full commands; CFLAGS=... replaces -g -O2, the project's flags stay
 
 OUTPUT := .output
@@ -16,6 +16,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 PREFIX ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 PKGS := libbpf libelf libdw json-c glib-2.0 capstone zlib libmicrohttpd libsystemd
 
 ifeq ($(V),1)
@@ -171,8 +172,13 @@ demo:
 catalogue:
 	$(Q)tools/update-go-releases.sh
 
+# The unit names the binary where it is installed.
 install: all
 	install -D -m 0755 mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/mapwatch|$(PREFIX)/sbin/mapwatch|' tools/mapwatch.service \
+		> $(DESTDIR)$(UNITDIR)/mapwatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mapwatch.service
 
 clean:
 	$(call msg,CLEAN)
