@@ -76,24 +76,16 @@ all: deps
 deps:
 	$(Q)tools/setup-deps.sh --build
 
-$(OUTPUT)/mapwatch.bpf.o: bpf/mapwatch.bpf.c bpf/mapwatch.h vmlinux/$(ARCH)/vmlinux.h
+# One BPF object per bpf/*.bpf.c, each with its skeleton (struct NAME_bpf): mapwatch's probes,
+# and discover's exec/exit tracepoints (process discovery for the daemon).
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(ARCH)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/mapwatch.skel.h: $(OUTPUT)/mapwatch.bpf.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name mapwatch_bpf > $@
-
-# Process discovery (exec and exit of every process), a second BPF object of its own.
-$(OUTPUT)/discover.bpf.o: bpf/discover.bpf.c bpf/discover_event.h vmlinux/$(ARCH)/vmlinux.h
-	$(call msg,BPF,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-$(OUTPUT)/discover.skel.h: $(OUTPUT)/discover.bpf.o
-	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name discover_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC,$@)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +294,24 @@ static void render_findings(GString *o, const struct mx_daemon *d)
 	}
 }
 
+/* The counters every target has: a field of struct mx_target each, uint64_t or seconds. */
+static const struct {
+	const char *name, *help;
+	size_t off;
+	bool seconds;
+} target_counters[] = {
+	{ "mapwatch_probe_hits_total",
+	  "Uprobe hits in the target (each costs it microseconds of CPU).",
+	  offsetof(struct mx_target, probe_hits), false },
+	{ "mapwatch_probe_cpu_seconds_total",
+	  "Estimated CPU time the probes cost the target, from per-hit costs measured on this "
+	  "host.", offsetof(struct mx_target, probe_cpu_seconds), true },
+	{ "mapwatch_attached_seconds_total", "Time the target's map probes were attached.",
+	  offsetof(struct mx_target, attached_seconds), true },
+	{ "mapwatch_lost_events_total", "Probe records lost (ring buffer or in-flight table full).",
+	  offsetof(struct mx_target, lost_events), false },
+};
+
 static void render_targets(GString *o, const struct mx_daemon *d)
 {
 	family(o, "mapwatch_target_info", "gauge",
@@ -305,27 +325,19 @@ static void render_targets(GString *o, const struct mx_daemon *d)
 		sample_u64(o, "mapwatch_target_info", d->targets[t].pid, l->str, 1);
 		g_string_free(l, TRUE);
 	}
-	family(o, "mapwatch_probe_hits_total", "counter",
-	       "Uprobe hits in the target (each costs it microseconds of CPU).");
-	for (size_t t = 0; t < d->ntargets; t++)
-		sample_u64(o, "mapwatch_probe_hits_total", d->targets[t].pid, NULL,
-			   d->targets[t].probe_hits);
-	family(o, "mapwatch_probe_cpu_seconds_total", "counter",
-	       "Estimated CPU time the probes cost the target, from per-hit costs measured on "
-	       "this host.");
-	for (size_t t = 0; t < d->ntargets; t++)
-		sample_dbl(o, "mapwatch_probe_cpu_seconds_total", d->targets[t].pid, NULL,
-			   d->targets[t].probe_cpu_seconds);
-	family(o, "mapwatch_attached_seconds_total", "counter",
-	       "Time the target's map probes were attached.");
-	for (size_t t = 0; t < d->ntargets; t++)
-		sample_dbl(o, "mapwatch_attached_seconds_total", d->targets[t].pid, NULL,
-			   d->targets[t].attached_seconds);
-	family(o, "mapwatch_lost_events_total", "counter",
-	       "Probe records lost (ring buffer or in-flight table full).");
-	for (size_t t = 0; t < d->ntargets; t++)
-		sample_u64(o, "mapwatch_lost_events_total", d->targets[t].pid, NULL,
-			   d->targets[t].lost_events);
+	for (size_t i = 0; i < G_N_ELEMENTS(target_counters); i++) {
+		family(o, target_counters[i].name, "counter", target_counters[i].help);
+		for (size_t t = 0; t < d->ntargets; t++) {
+			const char *f = (const char *)&d->targets[t] + target_counters[i].off;
+
+			if (target_counters[i].seconds)
+				sample_dbl(o, target_counters[i].name, d->targets[t].pid, NULL,
+					   *(const double *)f);
+			else
+				sample_u64(o, target_counters[i].name, d->targets[t].pid, NULL,
+					   *(const uint64_t *)f);
+		}
+	}
 	render_findings(o, d);
 }
 

@@ -87,13 +87,21 @@ static int status(const char *r)
 	return r && sscanf(r, "HTTP/1.%*d %d ", &code) == 1 ? code : 0;
 }
 
-static void metrics(void)
+/* A server on a free loopback port, or NULL (a failed case). */
+static struct httpd *start(void)
 {
 	char err[256];
 	struct httpd *h = httpd_start("127.0.0.1:0", fill, NULL, err, sizeof(err));
-	char *r;
 
 	EXPECT_MSG(h, "%s", err);
+	return h;
+}
+
+static void metrics(void)
+{
+	struct httpd *h = start();
+	char *r;
+
 	if (!h)
 		return;
 	EXPECT(httpd_port(h) > 0 && httpd_fd(h) >= 0);
@@ -114,11 +122,9 @@ static void metrics(void)
 
 static void other_requests(void)
 {
-	char err[256];
-	struct httpd *h = httpd_start("127.0.0.1:0", fill, NULL, err, sizeof(err));
+	struct httpd *h = start();
 	char *r;
 
-	EXPECT_MSG(h, "%s", err);
 	if (!h)
 		return;
 	r = exchange(h, "GET /nope HTTP/1.0\r\n\r\n");
@@ -176,9 +182,8 @@ static void good_addresses(void)
 static void port_in_use(void)
 {
 	char err[256], addr[64];
-	struct httpd *a = httpd_start("127.0.0.1:0", fill, NULL, err, sizeof(err)), *b;
+	struct httpd *a = start(), *b;
 
-	EXPECT_MSG(a, "%s", err);
 	if (!a)
 		return;
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", httpd_port(a));
