@@ -7,7 +7,7 @@
 #   make demo     build, run the bundled demo workload, capture it, print the report
 #   make catalogue  every Go release Debian's suites offer: install, regenerate the offsets
 #                 catalogue, run every test (tools/update-go-releases.sh; then commit)
-#   make install  install to $(PREFIX)/sbin
+#   make install  install to $(PREFIX)/sbin, and the systemd unit (not enabled) to $(UNITDIR)
 #   V=1           show full commands; CFLAGS=... replaces -g -O2, the project's flags stay
 
 OUTPUT := .output
@@ -16,7 +16,8 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 PREFIX ?= /usr/local
-PKGS := libbpf libelf libdw json-c glib-2.0 capstone zlib
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+PKGS := libbpf libelf libdw json-c glib-2.0 capstone zlib libmicrohttpd libsystemd
 
 ifeq ($(V),1)
 Q =
@@ -40,13 +41,17 @@ CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/
 	     user/symbolize.c user/budget.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/capture.c user/info.c user/report_cmd.c user/main.c
+# The daemon's building blocks (README: Daemon building blocks): linked into ./mapwatch and
+# into the unit tests, not yet a command.
+DAEMON_SRCS := user/discover.c user/watch.c user/metrics.c user/httpd.c user/sdnotify.c
+APP_SRCS += $(DAEMON_SRCS)
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/*.c))
 # Unit tests link a copy of the pure code built with ASan/UBSan: corrupt input must not
 # read out of bounds, not merely not crash.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS))
+SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(CORE_SRCS) $(DAEMON_SRCS))
 SAN_APP_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(APP_SRCS))
 
 # libFuzzer harnesses (tests/fuzz/README.md): the pure code built with clang's fuzzer
@@ -71,14 +76,16 @@ all: deps
 deps:
 	$(Q)tools/setup-deps.sh --build
 
-$(OUTPUT)/mapwatch.bpf.o: bpf/mapwatch.bpf.c bpf/mapwatch.h vmlinux/$(ARCH)/vmlinux.h
+# One BPF object per bpf/*.bpf.c, each with its skeleton (struct NAME_bpf): mapwatch's probes,
+# and discover's exec/exit tracepoints (process discovery for the daemon).
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(ARCH)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/mapwatch.skel.h: $(OUTPUT)/mapwatch.bpf.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name mapwatch_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h) bpf/mapwatch.h probes/*.def
 	$(call msg,CC,$@)
@@ -86,6 +93,7 @@ $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h user/gobin/*.h user/detect/*.h)
 	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/user/attach.o $(OUTPUT)/san/user/attach.o: $(OUTPUT)/mapwatch.skel.h
+$(OUTPUT)/user/discover.o $(OUTPUT)/san/user/discover.o: $(OUTPUT)/discover.skel.h bpf/discover_event.h
 
 $(OUTPUT)/tools/dwarf-layout: tools/gen-offsets/dwarf-layout.c $(CORE_OBJS)
 	$(call msg,CC,$@)
@@ -156,8 +164,13 @@ demo:
 catalogue:
 	$(Q)tools/update-go-releases.sh
 
+# The unit names the binary where it is installed.
 install: all
 	install -D -m 0755 mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/mapwatch|$(PREFIX)/sbin/mapwatch|' tools/mapwatch.service \
+		> $(DESTDIR)$(UNITDIR)/mapwatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mapwatch.service
 
 clean:
 	$(call msg,CLEAN)

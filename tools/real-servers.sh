@@ -58,39 +58,8 @@ fi
 
 if [ ${#missing[@]} -gt 0 ]; then
 	"${APT[@]}" update >/dev/null
-	# Debian starts a packaged service on install. Keep these from ever starting: a
-	# policy-rc.d that says 101 ("action forbidden") is obeyed by invoke-rc.d and by
-	# deb-systemd-invoke, with or without systemd as PID 1. An existing one is put back.
-	prc=/usr/sbin/policy-rc.d saved=""
-	if [ -e "$prc" ]; then
-		saved=$(mktemp /tmp/policy-rc.d.XXXXXX)
-		cp -p "$prc" "$saved"
-	fi
-	restore() {
-		if [ -n "$saved" ]; then mv -f "$saved" "$prc"; else rm -f "$prc"; fi
-	}
-	trap restore EXIT
-	printf '#!/bin/sh\nexit 101\n' >"$prc"
-	chmod 755 "$prc"
 	log "installing ${missing[*]} (services not started)"
-	alog=$(mktemp /tmp/real-servers-apt.XXXXXX)
-	if ! "${APT[@]}" install -y --no-install-recommends "${missing[@]}" >"$alog" 2>&1; then
-		cat "$alog" >&2
-		rm -f "$alog"
-		exit 1
-	fi
-	rm -f "$alog"
-	restore
-	trap - EXIT
-	# Disabled too, so a later boot does not start them either.
-	for svc in prometheus caddy; do
-		if [ -d /run/systemd/system ]; then
-			systemctl disable --now "$svc" >/dev/null 2>&1 || true
-		else
-			update-rc.d "$svc" disable >/dev/null 2>&1 || true
-			[ -x "/etc/init.d/$svc" ] && "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
-		fi
-	done
+	"$top/tools/apt-nostart.sh" "${missing[@]}"
 fi
 
 for ps in "${unpack[@]}"; do

@@ -28,10 +28,14 @@ while read -r v s _; do
 done <"$(dirname "$0")/go-toolchains"
 
 BUILD_PKGS=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcapstone-dev libdw-dev libjson-c-dev libglib2.0-dev jq
-	    pkg-config make gcc binutils)
+	    libmicrohttpd-dev libsystemd-dev pkg-config make gcc binutils)
 
-# Only the tests need these.
-TEST_PKGS=(graphviz util-linux perl)
+# Only the tests need these: systemd for systemd-analyze (the unit file), python3-yaml for
+# the deployment examples, util-linux for setpriv (discovery with only the unit's capabilities).
+TEST_PKGS=(graphviz util-linux perl systemd python3-yaml)
+# promtool (test_metrics_format) ships only in the prometheus package, whose server must not
+# start: installed through tools/apt-nostart.sh.
+TEST_PKGS_NOSTART=(prometheus)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 
@@ -135,6 +139,12 @@ if [ "$want_go" = 1 ]; then
 		apt_update
 		log "installing $(echo $m)"
 		apt-get -qq -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $m >/dev/null
+	fi
+	m=$(missing_pkgs "${TEST_PKGS_NOSTART[@]}")
+	if [ -n "$m" ]; then
+		apt_update
+		log "installing $(echo $m) (services not started)"
+		"$(dirname "$0")/apt-nostart.sh" $m
 	fi
 	need=()
 	for vs in "${GO_VERSIONS[@]}"; do
