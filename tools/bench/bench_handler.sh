@@ -10,21 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${MW_BENCH_ROUNDS:-5}
 
-machine
-need_tools
-apt_need jq
-need_maploop
-start_maploop
-log "maploop PID $MLPID; mapwatch capture $(full_capture_opts) --lock-baseline 0 (the full handler)"
-empties=() mws=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	echo "round $r:"
-	per_hit empty
-	empties+=("$PH")
-	per_hit mapwatch
-	mws+=("$PH")
-done
-e=$(median "${empties[@]}") m=$(median "${mws[@]}")
+loop_bench
+alternate "$ROUNDS" empty mapwatch
+e=${MEDIAN[empty]} m=${MEDIAN[mapwatch]}
 ratio=$(f2 "$m / $e")
 result "handler_cost_ratio" "mapwatch/empty per-hit cost $ratio ($(f2 "$m / 1000") vs $(f2 "$e / 1000") us of loop-thread CPU per hit, medians of $ROUNDS alternating runs)" \
 	"<= 1.05" "$(le "$ratio" 1.05)"

@@ -14,7 +14,7 @@ PASSES=${MW_BENCH_PASSES:-5}
 
 machine
 need_tools
-start_prometheus "$PROMETHEUS"
+bench_prometheus "$PROMETHEUS"
 bias=$("$MW" info -p "$SPID" | sed -n 's/.*loaded at bias \(0x[0-9a-f]*\).*/\1/p')
 log "$PROMETHEUS, PID $SPID, load bias ${bias:-0 (not PIE)}; recording ${SECS} s under ab load"
 start_load $((SECS + 30))

@@ -13,7 +13,7 @@ SECS=${1:-60}
 machine
 need_tools
 apt_need jq time
-start_prometheus "$PROMETHEUS"
+bench_prometheus "$PROMETHEUS"
 log "$PROMETHEUS, PID $SPID; capture -d $SECS under ab load"
 start_load $((SECS + 30))
 sleep 1

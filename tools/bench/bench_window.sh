@@ -18,7 +18,7 @@ CYCLES=${MW_BENCH_CYCLES:-10}
 machine
 need_tools
 apt_need jq
-start_prometheus "$PROMETHEUS"
+bench_prometheus "$PROMETHEUS"
 log "$PROMETHEUS ($("$MW" info "$PROMETHEUS" | awk '/^go version/ { print $3 } /^stripped/ { print "stripped " $2 }' | tr '\n' ' ')), PID $SPID, $(stat -c %s "$PROMETHEUS") bytes"
 start_load 120
 sleep 2

@@ -167,41 +167,21 @@ full_capture_opts() {
 }
 
 # ---- real servers (tools/real-servers.sh installs them) ----
+# shellcheck source=../real-servers-lib.sh
+. "$top/tools/real-servers-lib.sh"
 
-free_port() {
-	local p i
-	for i in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
-# start_prometheus BINARY: an instance of our own on 127.0.0.1 with a data dir in WORK, scraping
-# itself every second; sets SPID and URLS (what ab requests). Waits until it serves.
-start_prometheus() {
-	local bin=$1 d=$WORK/prometheus port i
+# bench_prometheus BINARY: an instance of our own on 127.0.0.1 with a data dir in WORK,
+# scraping itself every second; sets SPID and URLS (what ab requests). Waits until it serves.
+bench_prometheus() {
+	local bin=$1 d=$WORK/prometheus i
 	"$top/tools/real-servers.sh" >&2 || fail "tools/real-servers.sh"
 	apt_need apache2-utils curl
 	[ -x "$bin" ] || fail "$bin is not there"
 	mkdir -p "$d"
-	port=$(free_port) || fail "no free port"
-	cat >"$d/prometheus.yml" <<-EOF
-	global:
-	  scrape_interval: 1s
-	scrape_configs:
-	  - job_name: self
-	    static_configs:
-	      - targets: ['127.0.0.1:$port']
-	EOF
-	"$bin" --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
-		--web.listen-address="127.0.0.1:$port" >"$d/server.log" 2>&1 &
-	SPID=$!
+	start_prometheus "$d" "$bin" || fail "no free port"
 	PIDS+=("$SPID")
-	URLS=("http://127.0.0.1:$port/api/v1/query?query=sum%20by%20(handler)%20(rate(prometheus_http_requests_total%5B5s%5D))"
-	      "http://127.0.0.1:$port/metrics")
 	for ((i = 0; i < 200; i++)); do
-		curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready" && return 0
+		serving && return 0
 		kill -0 "$SPID" 2>/dev/null || break
 		sleep 0.2
 	done
@@ -293,7 +273,7 @@ run_bpftrace() {
 	[ -n "$HITS" ] || fail "bpftrace printed no count: $(grep -v RLIMIT "$out" | tail -3)"
 }
 
-# per_hit KIND: one unprobed run, then KIND; sets PH (ns of loop-thread CPU per hit), PHW (wall),
+# per_hit KIND [ARG...]: one unprobed run, then KIND; sets PH (ns of loop-thread CPU per hit), PHW (wall),
 # HPO (hits per op).
 per_hit() {
 	local ucpu uwall
@@ -306,4 +286,36 @@ per_hit() {
 	PHW=$(calc "($WALL - $uwall) * $OPS / $HITS")
 	printf '  %-22s %9.1f ns/op (unprobed %.1f), %.3f hits/op: %7.0f ns/hit CPU, %7.0f ns/hit wall\n' \
 		"$1 ${*:2}" "$CPU" "$ucpu" "$HPO" "$PH" "$PHW"
+}
+
+# alternate ROUNDS KIND...: ROUNDS rounds of per_hit for each KIND in turn (a KIND with its
+# arguments is one word, e.g. "empty -f"); sets MEDIAN[KIND], ns of loop-thread CPU per hit.
+declare -A MEDIAN
+alternate() {
+	local r k rounds=$1
+	local -A all=()
+	shift
+	for ((r = 1; r <= rounds; r++)); do
+		echo "round $r:"
+		for k in "$@"; do
+			# shellcheck disable=SC2086
+			per_hit $k
+			all[$k]+="$PH "
+		done
+	done
+	for k in "$@"; do
+		# shellcheck disable=SC2086,SC2034  # MEDIAN is read by the scripts
+		MEDIAN[$k]=$(median ${all[$k]})
+	done
+}
+
+# loop_bench [PKG...]: what the per-hit benchmarks share: the tools (and PKGs), maploop running.
+# shellcheck disable=SC2120
+loop_bench() {
+	machine
+	need_tools
+	apt_need jq "$@"
+	need_maploop
+	start_maploop
+	log "maploop PID $MLPID; mapwatch capture $(full_capture_opts) --lock-baseline 0 (the full handler)"
 }
