@@ -20,6 +20,10 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	# MW_BENCH_KEEP=DIR keeps what a run wrote (reports, the recorded stream, logs)
+	if [ -n "${MW_BENCH_KEEP:-}" ]; then
+		mkdir -p "$MW_BENCH_KEEP" && cp -r "$WORK" "$MW_BENCH_KEEP/$BENCH" || true
+	fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -55,7 +59,10 @@ f2() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 # le A B: "met" if A <= B, else "missed"
 le() { awk -v a="$1" -v b="$2" 'BEGIN { print a <= b ? "met" : "missed" }'; }
 # median of the arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.10g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 need_root() { [ "$(id -u)" -eq 0 ] || fail "needs root (BPF and uprobes): sudo $0"; }
 

@@ -302,7 +302,7 @@ static int cmd_replay(const char *file, const char *binary, uint64_t bias, int p
 	void **recs = NULL;
 	size_t *sizes = NULL, n = 0, cap = 0, bytes = 0;
 	uint32_t sz;
-	double best = 0;
+	double rates[passes];
 
 	if (!f)
 		die("%s: %s", file, strerror(errno));
@@ -349,11 +349,12 @@ static int cmd_replay(const char *file, const char *binary, uint64_t bias, int p
 		       "(%.3f s); %llu maps, %llu rejected\n",
 		       p + 1, (double)n / c, c, (double)n / w, w,
 		       (unsigned long long)g_hash_table_size(m.maps), (unsigned long long)bad);
-		if ((double)n / c > best)
-			best = (double)n / c;
+		rates[p] = (double)n / c;
 		model_free(&m);
 	}
-	printf("best: %.0f records/s on one thread\n", best);
+	printf("median: %.0f records/s on one thread\n", median(rates, passes));
+	qsort(rates, (size_t)passes, sizeof(*rates), cmp_double);
+	printf("best: %.0f records/s on one thread\n", rates[passes - 1]);
 	for (size_t i = 0; i < n; i++)
 		free(recs[i]);
 	free(recs);
