@@ -8,6 +8,7 @@
 #   make catalogue  every Go release Debian's suites offer: install, regenerate the offsets
 #                 catalogue, run every test (tools/update-go-releases.sh; then commit)
 #   make install  install to $(PREFIX)/sbin, and the systemd unit (not enabled) to $(UNITDIR)
+#   make bench    build, then run the benchmarks of tools/bench/ (README: Benchmarks)
 #   V=1           show full commands; CFLAGS=... replaces -g -O2, the project's flags stay
 
 OUTPUT := .output
@@ -151,6 +152,30 @@ test:
 	$(Q)tests/run.sh
 
 # make soak: the test setup, then 100 attach/detach cycles per toolchain (README: Soak).
+# make bench: tools/bench/run.sh (each script installs what it needs; README: Benchmarks).
+# mwbench links mapwatch's own objects, and a do-nothing BPF handler to compare with.
+BENCH_TOOLS := mapwatch $(OUTPUT)/bench/mwbench
+.PHONY: bench bench-tools
+bench: all
+	$(Q)tools/bench/run.sh
+
+bench-tools: $(BENCH_TOOLS)
+
+$(OUTPUT)/bench/empty.bpf.o: tools/bench/empty.bpf.c vmlinux/$(ARCH)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/empty.skel.h: $(OUTPUT)/bench/empty.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
+
+$(OUTPUT)/bench/mwbench: tools/bench/mwbench.c $(OUTPUT)/bench/empty.skel.h $(CORE_OBJS) \
+		$(OUTPUT)/user/attach.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(MW_CFLAGS) -I$(OUTPUT)/bench $< $(CORE_OBJS) $(OUTPUT)/user/attach.o \
+		-lpthread $(MW_LDLIBS) $(LDLIBS) -o $@
+
 .PHONY: soak
 soak: all
 	$(Q)tools/setup-deps.sh

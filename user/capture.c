@@ -17,6 +17,7 @@
 #include "report.h"
 
 static volatile sig_atomic_t stop_signal, interrupts;
+static FILE *record_fp;		/* --record: every record as (u32 size, bytes), for tools/bench */
 
 /*
  * The first signal ends the capture and the report is still written. Another one says so
@@ -60,15 +61,20 @@ static double read_until;
 /* Ring-buffer callback: the model checks the record's type and size. */
 static int on_record(void *ctx, const void *data, size_t size)
 {
-	static unsigned n;
+	static unsigned seen;
 	struct mw_model *m = ctx;
 	bool was_fatal = m->fatal;
+	uint32_t n = (uint32_t)size;
 
+	if (record_fp) {	/* a failed write shows in ferror() at the end */
+		fwrite(&n, sizeof(n), 1, record_fp);
+		fwrite(data, size, 1, record_fp);
+	}
 	model_ingest(m, data, size);
 	if (m->fatal && !was_fatal)
 		pr_info("mapwatch: the target called runtime.fatal: \"%s\"\n", m->fatal_msg);
 	/* libbpf counts this record as read whatever we return; a negative value stops it */
-	if (read_until > 0 && !(++n & 7) && now_s() >= read_until)
+	if (read_until > 0 && !(++seen & 7) && now_s() >= read_until)
 		return -EAGAIN;
 	return 0;
 }
@@ -382,6 +388,11 @@ int cmd_capture(const struct capture_opts *o)
 			"binary's DWARF\n", t.gb.bi.version);
 	model_init(&model, &t.gb, t.layout, t.bias);
 	model_use_heap(&model, t.heap);
+	if (o->record_path && !(record_fp = fopen(o->record_path, "we"))) {
+		pr_err("cannot write %s: %s\n", o->record_path, strerror(errno));
+		rc = MW_EXIT_FAIL;
+		goto out;
+	}
 	rc = attach_load(&at, (size_t)o->ringbuf_mb << 20, on_record, &model, err, sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);
@@ -522,6 +533,9 @@ int cmd_capture(const struct capture_opts *o)
 	fflush(stdout);
 	json_object_put(doc);
 out:
+	if (record_fp && (ferror(record_fp) | fclose(record_fp)))
+		pr_err("writing %s failed\n", o->record_path);
+	record_fp = NULL;
 	attach_close(&at);
 	model_free(&model);
 	target_close(&t);

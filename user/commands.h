@@ -13,6 +13,7 @@ struct capture_opts {
 	int ringbuf_mb;
 	const char *folded_path;
 	const char *dot_path;
+	const char *record_path;	/* --record (hidden): the raw record stream, for tools/bench */
 	double lock_baseline_s;	/* < 0: automatic */
 	double budget;		/* most probe CPU, share of one CPU; 0: off */
 	struct detect_opts thresholds;

@@ -68,7 +68,7 @@ static long parse_long(const char *s, long lo, long hi, struct argp_state *st, c
 }
 
 enum { OPT_READY = 1000, OPT_RINGBUF, OPT_FOLDED, OPT_DOT, OPT_THRESHOLD, OPT_BASELINE,
-       OPT_BUDGET };
+       OPT_BUDGET, OPT_RECORD };
 
 static const struct argp_option capture_opts[] = {
 	{ "pid", 'p', "PID", 0, "Process to watch (required)", 0 },
@@ -102,6 +102,8 @@ static const struct argp_option capture_opts[] = {
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
 	  "Ring buffer size in MiB, a power of two (default 16); raise it if events are lost", 0 },
 	{ "verbose", 'v', NULL, 0, "Say more (twice: libbpf debug output too)", 0 },
+	/* tools/bench/bench_ingest.sh: every ring-buffer record as (u32 size, bytes) */
+	{ "record", OPT_RECORD, "FILE", OPTION_HIDDEN, "Write the raw record stream to FILE", 0 },
 	{ 0 },
 };
 
@@ -144,6 +146,9 @@ static error_t capture_parse(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_DOT:
 		env.cap.dot_path = arg;
+		break;
+	case OPT_RECORD:
+		env.cap.record_path = arg;
 		break;
 	case OPT_THRESHOLD: {
 		const char *eq = strchr(arg, '=');

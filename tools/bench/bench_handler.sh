@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmark 1: what mapwatch's BPF handler costs per probe hit, against an empty handler on the
+# same probe points: the entry (after the stack check) and every RET of
+# runtime.mapassign_fast64, hit by tools/bench/maploop's tight loop of map writes.
+#   per-hit cost = (loop time probed - loop time unprobed) / hits
+# in the loop thread's CPU time (a trap is charged to the thread that hits it; wall time is
+# printed too). Runs alternate: unprobed, empty, unprobed, mapwatch, MW_BENCH_ROUNDS times
+# (default 5), MW_BENCH_OPS writes per probed run (default 100000). Goal: ratio <= 1.05.
+. "$(dirname "$0")/lib.sh"
+ROUNDS=${MW_BENCH_ROUNDS:-5}
+
+loop_bench
+alternate "$ROUNDS" empty mapwatch
+e=${MEDIAN[empty]} m=${MEDIAN[mapwatch]}
+ratio=$(f2 "$m / $e")
+result "handler_cost_ratio" "mapwatch/empty per-hit cost $ratio ($(f2 "$m / 1000") vs $(f2 "$e / 1000") us of loop-thread CPU per hit, medians of $ROUNDS alternating runs)" \
+	"<= 1.05" "$(le "$ratio" 1.05)"
