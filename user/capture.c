@@ -293,7 +293,12 @@ static const char *run_until(struct run *r, double deadline, bool maps, const ch
 		if (now >= deadline)
 			return NULL;
 		if (now >= r->next_refresh) {
-			model_refresh(r->model, attach_mem_read, &r->t->pid, mono_ns(), false);
+			/*
+			 * Maps written since the last re-read; every map once writes are watched
+			 * in windows (a map written between them changes unseen).
+			 */
+			model_refresh(r->model, attach_mem_read, &r->t->pid, mono_ns(),
+				      r->b.windows > 0);
 			r->next_refresh = now + 1;
 		}
 		if (now >= r->next_progress) {

@@ -525,7 +525,12 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		mp->peak_len = before.count;
 		mp->peak_ns = r->t_entry;
 	}
-	if (ha) {
+	/*
+	 * A record read after a re-read that is newer than its write (it waited in the ring
+	 * buffer) carries an older state than the model has: counted, but its header is not the
+	 * map's state now (nor a drop from its peak).
+	 */
+	if (ha && r->t_ret >= mp->reread_ns) {
 		mp->hdr = after;
 		mp->seed = after.seed;	/* a clear reseeds: the write carries the new seed */
 		mp->seed_known = true;
@@ -1149,6 +1154,7 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			continue;
 		}
 		mp->validated = true;
+		mp->reread_ns = now_ns;
 		if (mp->on_stack && !same_state(&h, &keep.hdr)) {
 			/*
 			 * A stack copy may leave a stale header behind: a re-read can end a stack

@@ -93,6 +93,7 @@ struct mw_map {
 	uint64_t sized_dirptr;		/* Swiss: the directory the capacity was read from */
 	uint64_t old_bytes;		/* hmap: old bucket array still allocated */
 	uint64_t evac_since_ns;		/* hmap: oldbuckets and nevacuate unchanged since */
+	uint64_t reread_ns;		/* last re-read from the target (a record older is stale) */
 	uint64_t evac_nevacuate, evac_old;
 	bool dirty;			/* written since the last refresh */
 	GHashTable *writers;		/* set of goids */

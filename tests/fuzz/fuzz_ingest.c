@@ -40,8 +40,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct capture_meta meta = { .exe = "fuzz", .go_version = "go", .map_impl = "hmap",
-				     .end_reason = "duration", .per_hit_s = 20e-6,
-				     .hot_probes = "fuzz" };
+				     .end_reason = "duration", .trap_emulated_s = 1e-6,
+				     .trap_stepped_s = 10e-6 };
 	const struct go_layout *l;
 	struct mw_model m;
 	GHashTable *folded;

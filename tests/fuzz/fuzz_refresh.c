@@ -52,8 +52,8 @@ static uint64_t u64_at(const uint8_t *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct capture_meta meta = { .exe = "fuzz", .go_version = "go", .map_impl = "hmap",
-				     .end_reason = "duration", .per_hit_s = 20e-6,
-				     .hot_probes = "fuzz" };
+				     .end_reason = "duration", .trap_emulated_s = 1e-6,
+				     .trap_stepped_s = 10e-6 };
 	struct mw_call_rec r = { .type = MW_REC_CALL, .fn = PROBE_MAPASSIGN_FAST64, .goid = 1,
 				 .t_entry = 1000, .t_ret = 2000, .entries = 1 };
 	static struct gobin gb;		/* no binary: types and sites unknown */

@@ -525,8 +525,8 @@ static char *make_report(const char *elf_path, const struct buf *recs)
 	struct capture_meta meta = { .pid = 4242, .exe = "/srv/fixture", .go_version = "go",
 				     .map_impl = "hmap", .offsets = "catalogue",
 				     .duration_s = 5, .end_reason = "duration",
-				     .events_total = 30, .probe_hits = 60, .per_hit_s = 20e-6,
-				     .uprobes = 32, .hot_probes = "map writes" };
+				     .events_total = 30, .probe_hits = 60, .trap_emulated_s = 1e-6,
+				     .uprobes = 32, .trap_stepped_s = 10e-6 };
 	struct target t;
 	struct mw_model m;
 	json_object *doc, *findings = json_object_new_array(), *f;

@@ -98,6 +98,14 @@ site_line() {
 
 toolchains() { cat "$MW_FIXTURES/toolchains"; }
 
+# prune_pids: keep in PIDS only the children still running (a reaped pid is reused, and
+# lib.sh's cleanup would kill whoever got it).
+prune_pids() {
+	local p live=" $(jobs -p | tr '\n' ' ') " still=()
+	for p in "${PIDS[@]}"; do [[ $live == *" $p "* ]] && still+=("$p"); done
+	PIDS=("${still[@]}")
+}
+
 # cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
 cpu_ticks() {
 	local s

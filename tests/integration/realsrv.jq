@@ -15,13 +15,16 @@
 #     capacity stays under 3 * max(peak, hint) + 8;
 #   - an hmap half-way through growing has B >= 1 and has evacuated at most 2^B old buckets;
 #   - a rate is judged over at least one second (the re-read period), so it cannot exceed
-#     the total count it is a rate of.
+#     the total count it is a rate of;
+#   - counts of inserts bound the count only when every write was seen (no budget windows:
+#     overhead.write_observed_fraction 1); sampled, the re-read count may run ahead of them.
 
 def big: . != null and . >= 1099511627776;
 def mlabel: "\(.id) \(.type // "?") len \(.len) peak \(.peak_len) first \(.len_first_seen) inserts \(.inserts) cap \(.capacity) bytes \(.bytes) B \(.B)";
 def fsum: "\(.kind): \(.summary)";
 
 .duration_s as $d
+| ((.overhead.write_observed_fraction // 1) >= 1) as $all_writes
 | ([.maps[] | select(.assigns + .deletes + .clears > 0) | {key: .id, value: true}]
    | from_entries) as $written
 | {
@@ -30,7 +33,8 @@ def fsum: "\(.kind): \(.summary)";
 			  .growths, .assigns, .deletes] | any(big))
 		| mlabel],
 	len_over_capacity: [.maps[] | select(.capacity != null and .len > .capacity) | mlabel],
-	len_over_inserts: [.maps[] | select(.len > .len_first_seen + .inserts) | mlabel],
+	len_over_inserts: [.maps[] | select($all_writes and .len > .len_first_seen + .inserts)
+		| mlabel],
 	peak_below_len: [.maps[] | select(.peak_len < .len) | mlabel],
 	bytes_vs_capacity: [.maps[]
 		| select((.capacity != null and .bytes != null
@@ -50,7 +54,7 @@ def fsum: "\(.kind): \(.summary)";
 	stall_over_duration: [.findings[]
 		| select(.kind == "stalled_evacuation" and (.evidence.stalled_s > $d)) | fsum],
 	rates: [.findings[]
-		| select((.kind == "unbounded_growth"
+		| select((.kind == "unbounded_growth" and $all_writes
 			  and (.evidence.entries_per_s > .evidence.inserts
 			       or .evidence.len > .evidence.len_first_seen + .evidence.inserts))
 			 or (.kind == "lock_contention"

@@ -47,13 +47,6 @@ check_no_orphans() {
 	if wait_until 10 no_orphans; then ok "$1"; else notok "$1: $(orphans | tr '\n' ' ')"; fi
 }
 
-# prune_pids: keep in PIDS only the children still running (a reaped pid is reused, and
-# lib.sh's cleanup would kill whoever got it).
-prune_pids() {
-	local p live=" $(jobs -p | tr '\n' ' ') " still=()
-	for p in "${PIDS[@]}"; do [[ $live == *" $p "* ]] && still+=("$p"); done
-	PIDS=("${still[@]}")
-}
 
 # alive_consistent: the soak target still runs and has found nothing wrong.
 alive_consistent() {

@@ -93,8 +93,11 @@ static void report_names_functions_and_lines(void)
 {
 	struct capture_meta meta = { .pid = 42, .exe = "/srv/x", .go_version = gb.bi.version,
 				     .map_impl = "hmap", .end_reason = "duration",
-				     .events_total = 12, .probe_hits = 24, .per_hit_s = 20e-6,
-				     .hot_probes = "map writes" };
+				     .events_total = 12, .probe_hits = 24, .duration_s = 10,
+				     .trap_measured = true, .trap_emulated_s = 1e-6,
+				     .trap_stepped_s = 10e-6, .handler_entry_s = 2e-6,
+				     .handler_ret_s = 1e-6 };
+	struct budget b;
 	struct mw_model m;
 	json_object *doc, *back;
 	char tmp[] = "/tmp/mw-report-XXXXXX", err[256], *text = NULL;
@@ -103,6 +106,12 @@ static void report_names_functions_and_lines(void)
 	int fd = mkstemp(tmp);
 
 	close(fd);
+	/* map writes watched in 3 windows, half a second of the 10 s: counts are samples */
+	budget_init(&b, 0.02, 0, (1 << MW_CLASS__COUNT) - 1, 1 << MW_CLASS_CORE,
+		    1 << MW_CLASS_LOCK, 1 << MW_CLASS_WRITE);
+	budget_account(&b, MW_CLASS_WRITE, 0.5, 24, 0.00048);
+	b.windows = b.cls[MW_CLASS_WRITE].windows = 3;
+	meta.budget = &b;
 	build_model(&m);
 	model_refresh(&m, NULL, NULL, 0, true);	/* sizes from the headers seen */
 	doc = report_build(&m, &meta, NULL);
@@ -120,6 +129,9 @@ static void report_names_functions_and_lines(void)
 	EXPECT(json_object_get_int(jget(doc, "maps.0.writers")) == 2);
 	EXPECT(json_object_array_length(jget(doc, "findings")) == 0);
 	EXPECT(json_object_get_double(jget(doc, "overhead.estimated_target_cpu_s")) > 0.00047);
+	EXPECT(json_object_get_double(jget(doc, "overhead.write_observed_fraction")) == 0.05);
+	EXPECT(json_object_get_int(jget(doc, "maps.0.sites.0.estimated_count")) == 200);
+	EXPECT(json_object_get_int(jget(doc, "overhead.budget.windows")) == 3);
 
 	EXPECT(!report_write_json(doc, tmp, err, sizeof(err)));
 	EXPECT(!report_read(tmp, &back, err, sizeof(err)));
@@ -128,6 +140,8 @@ static void report_names_functions_and_lines(void)
 	report_print_text(back, f);
 	fclose(f);
 	EXPECT_MSG(strstr(text, "main.assign64 (") && strstr(text, "main.go:19)"), "%s", text);
+	EXPECT_MSG(strstr(text, "write  probes: in 3 windows") && strstr(text, "(sampled: ~"),
+		   "%s", text);
 	EXPECT(strstr(text, "24 probe hits"));
 	free(text);
 	json_object_put(back);

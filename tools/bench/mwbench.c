@@ -264,7 +264,8 @@ static int cmd_window(pid_t pid, int cycles)
 			die("pthread_create: %s", strerror(errno));
 		usleep(2000);	/* the watcher has taken its first readings */
 		t0 = mono_s();
-		attach_detach(&a, ATTACH_MAPS);
+		attach_detach(&a, ATTACH_MAPS);	/* closes on threads of its own */
+		attach_detach_wait(&a);
 		close_ms[n] = (mono_s() - t0) * 1e3;
 		usleep(50000);	/* any hit still to come would show now */
 		atomic_store(&w.done, true);

@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: MIT
+# The default budget (2% of one CPU): every planted problem, kept up at the program's own
+# speed as a service has it, is still found with the hot probes in windows, on every
+# toolchain; well-behaved programs raise nothing; a busy map-writing program keeps its
+# throughput and the report's spend stays within the budget; the cost the report states is
+# the slowdown a program shows.
+. "$(dirname "$0")/lib.sh"
+
+line() { site_line "$1" findings; }
+export CONTEND_FOR=8s
+
+# steady GO MODE [CAPTURE-ARGS...]: the workload runs before mapwatch attaches (as on a
+# service), then a 5 s capture with the default budget. Sets R (the report) and D.
+steady() {
+	local go=$1 mode=$2
+	shift 2
+	D=$(mktemp -d "$WORK/$go.$mode.XXXX")
+	R=$D/r.json
+	if ! start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" "$mode"; then
+		notok "go$go $mode: could not start the fixture"
+		return 1
+	fi
+	go_fixture
+	sleep 0.3
+	"$MW" capture -p "$FPID" -d 5 --json "$R" "$@" >"$D/cap.out" 2>"$D/cap.err" {FFD}>&-
+	STATUS=$?
+	close_fixture
+	wait_exit "$FPID" 20
+	test -s "$R"
+}
+
+# finding REPORT KIND FUNCTION MARKER [FUNCTION MARKER]: a finding of KIND about the map
+# written at the first site, naming every site given. (The maps were made before mapwatch
+# attached, as on a service: they are known by their writers, not their creation.)
+finding() {
+	local r=$1 kind=$2 f1=$3 l1
+	l1=$(line "$4")
+	shift 2
+	local sites=""
+	while [ $# -ge 2 ]; do
+		sites="$sites and (.sites | any(.function == \"$1\" and .line == $(line "$2")))"
+		shift 2
+	done
+	jq_true "$r" "[.findings[] | select(.kind == \"$kind\")] as \$f
+		| ([.maps[] | select(.sites | any(.function == \"$f1\" and .line == $l1)) | .id]) as \$ids
+		| (\$ids | length) == 1 and (\$f | any(.map == \$ids[0] $sites))"
+}
+
+# The spend is within the budget (+20%), and the report says what ran in windows.
+within_budget() {
+	jq_true "$1" '.overhead.budget | .pct == 2 and .spent_cpu_s <= .allowed_cpu_s * 1.2
+		and ([.classes[] | select(.class == "core")][0].windowed == false)'
+}
+
+newest=$(toolchains | tail -1)
+for go in $(toolchains); do
+	# Two unlocked writers on two threads, every 1-2 ms each: seen overlapping in the windows.
+	# The runtime may kill the target first (before or during the capture): up to three runs.
+	for try in 1 2 3; do
+		CONTEND_FOR=12s steady "$go" racing --lock-baseline 0 -d 8 || continue
+		finding "$R" concurrent_write main.racyA racing-a main.racyB racing-b && break
+		echo "# go$go racing: run $try: $(jq -c '[[.findings[].kind], .target_died.message, .ended_by]' "$R")"
+	done
+	if [ -s "$R" ]; then
+		check "go$go racing (budget): concurrent_write names the map and both writers (run $try)" \
+			finding "$R" concurrent_write main.racyA racing-a main.racyB racing-b
+		check "go$go racing (budget): spend within the budget" within_budget "$R"
+	fi
+	if steady "$go" leak; then
+		check "go$go leak (budget): unbounded_growth names the cache and its insert" \
+			finding "$R" unbounded_growth 'main.(*leakyCache).put' leak-put
+		check "go$go leak (budget): the growth rate is the re-read count's (~8000/s, not a sample)" \
+			jq_true "$R" '[.findings[] | select(.kind == "unbounded_growth")][0].evidence
+				| .entries_per_s > 2000 and .entries_per_s < 20000'
+		check "go$go leak (budget): write counts are marked sampled, with estimates" jq_true "$R" \
+			'.overhead.write_observed_fraction < 1 and ([.maps[] | select(.sites | any(.function ==
+				"main.(*leakyCache).put"))][0] | .estimated_writes > .assigns)'
+		check "go$go leak (budget): spend within the budget" within_budget "$R"
+	fi
+	if steady "$go" shrunk; then
+		check "go$go shrunk (budget): no_shrink names the map and its writer" \
+			finding "$R" no_shrink main.touchShrunk shrunk-put
+	fi
+	if steady "$go" contention --lock-baseline 1; then
+		check "go$go contention (budget): lock_contention names the map, the lock and the write" \
+			jq_true "$R" "[.findings[] | select(.kind == \"lock_contention\")] as \$f
+			 | (\$f | length) == 1 and (\$f[0] | (.sites | any(.function == \"main.(*counter).record\"
+				and .line == $(line contention-lock))) and .evidence.waiters == 8)"
+	fi
+	if steady "$go" lightlock --lock-baseline 1; then
+		check "go$go lightlock (budget): no finding" jq_true "$R" '(.findings | length) == 0'
+	fi
+	if steady "$go" shortlived; then
+		check "go$go shortlived (budget): no finding" jq_true "$R" '(.findings | length) == 0'
+	fi
+	case $go in 1.19|1.2[0-3]|*-noswiss)
+		# grown once while the capture runs, then only read: the growth probe (cheap, kept
+		# attached) shows the map, its re-reads the stall
+		D=$(mktemp -d "$WORK/$go.stalled.XXXX")
+		R=$D/r.json
+		if start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" stalled; then
+			"$MW" capture -p "$FPID" -d 6 --json "$R" --ready-file "$D/attached" \
+				--threshold stall_s=2 >"$D/cap.out" 2>"$D/cap.err" {FFD}>&- &
+			MWPID=$!
+			PIDS+=("$MWPID")
+			wait_until 20 test -e "$D/attached"
+			go_fixture
+			wait_exit "$MWPID" 30
+			close_fixture
+			wait_exit "$FPID" 20
+			check "go$go stalled (budget): stalled_evacuation names the map and its writer" \
+				finding "$R" stalled_evacuation main.index stalled-put
+		fi ;;
+	esac
+	case $go in 1.19|1.2[0-3])
+		if steady "$go" syncchurn; then
+			check "go$go syncchurn (budget): syncmap_churn at the program's own speed" jq_true "$R" \
+				"[.findings[] | select(.kind == \"syncmap_churn\")] as \$f | (\$f | length) == 1
+				 and (\$f[0].sites | any(.function == \"main.registerChurn\"
+					and .line == $(line syncchurn-store)))"
+		fi ;;
+	esac
+	prune_pids
+done
+
+# rates FILE FROM TO: mean of the fixture's "rate N" lines FROM..TO (1-based; TO may be $).
+rates() {
+	grep '^rate ' "$1" | sed -n "$2,$3p" | awk '{ s += $2; n++ } END { if (n) printf "%.0f", s / n }'
+}
+
+# A busy map-writing loop keeps >= 0.95x its throughput during a default capture (the same
+# run, before vs during), and the report's spend stays within the budget.
+go=$newest
+D=$(mktemp -d "$WORK/busy.XXXX")
+if CONTEND_FOR=14s start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" busy; then
+	go_fixture
+	sleep 3
+	n0=$(grep -c '^rate ' "$D/fix.out")
+	"$MW" capture -p "$FPID" -d 8 --json "$D/r.json" >"$D/cap.out" 2>"$D/cap.err" {FFD}>&-
+	n1=$(grep -c '^rate ' "$D/fix.out")
+	close_fixture
+	wait_exit "$FPID" 20
+	before=$(rates "$D/fix.out" 3 "$n0")
+	during=$(rates "$D/fix.out" $((n0 + 2)) $((n1 - 1)))
+	echo "# busy go$go: $before writes/s before, $during during the capture" \
+		"($(jq -c '.overhead.budget | [.spent_cpu_s, .allowed_cpu_s, .windows]' "$D/r.json"))"
+	check "busy go$go: >= 0.95x throughput during a default capture" \
+		awk -v b="$before" -v d="$during" 'BEGIN { exit !(b > 0 && d >= 0.95 * b) }'
+	check "busy go$go: spend within the budget (+20%), map writes in windows" jq_true "$D/r.json" \
+		'.overhead.budget as $b | $b.spent_cpu_s <= $b.allowed_cpu_s * 1.2 and $b.windows >= 2
+		 and ([$b.classes[] | select(.class == "write")][0].windowed)'
+	check "busy go$go: the text report says the writes were sampled" \
+		grep -q 'write  probes: in [0-9]* windows' "$D/cap.out"
+else
+	notok "busy go$go: could not start the fixture"
+fi
+
+# The cost the report states is the slowdown: a loop with ~20 us of other work per map
+# write, every probe attached (--budget off), slows by the factor its estimate gives, +-25%.
+D=$(mktemp -d "$WORK/cost.XXXX")
+if BUSY_WORK=20000 CONTEND_FOR=12s start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" busy; then
+	go_fixture
+	sleep 3
+	n0=$(grep -c '^rate ' "$D/fix.out")
+	"$MW" capture -p "$FPID" -d 5 --budget off --lock-baseline 0 --json "$D/r.json" \
+		>/dev/null 2>&1 {FFD}>&-
+	n1=$(grep -c '^rate ' "$D/fix.out")
+	close_fixture
+	wait_exit "$FPID" 20
+	before=$(rates "$D/fix.out" 3 "$n0")
+	during=$(rates "$D/fix.out" $((n0 + 2)) $((n1 - 1)))
+	est=$(jq -r '1 / (1 - .overhead.estimated_target_cpu_s / .duration_s)' "$D/r.json")
+	echo "# cost go$go: $before writes/s before, $during during: slowdown" \
+		"$(awk -v b="$before" -v d="$during" 'BEGIN { printf "%.2f", b / d }'), estimated $est"
+	check "cost go$go: the estimated slowdown is the measured one, +-25%" \
+		awk -v b="$before" -v d="$during" -v e="$est" \
+		'BEGIN { m = b / d; exit !(d > 0 && e >= 0.75 * m && e <= 1.25 * m) }'
+else
+	notok "cost go$go: could not start the fixture"
+fi
