@@ -145,6 +145,7 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->hot = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
+	m->pc_sites = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	m->lock = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
 	m->copy_hint = g_hash_table_new(g_direct_hash, g_direct_equal);
 	m->made = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
@@ -171,6 +172,7 @@ void model_free(struct mw_model *m)
 	g_ptr_array_unref(m->ended);
 	g_array_unref(m->hot);
 	g_array_unref(m->lock);
+	g_hash_table_unref(m->pc_sites);
 	m->maps = NULL;
 }
 
@@ -319,6 +321,34 @@ static int call_frames(const struct mw_model *m, uint64_t caller, const __u64 *s
 
 #define MAX_INLINE 8
 
+/* What a PC says about a site, decoded once per PC (the ingest path's main cost). */
+struct pc_site {
+	bool user;		/* a logical frame at this PC is the user's */
+	struct frame_sym sym;	/* that frame (names point into the binary's tables) */
+};
+
+static const struct pc_site *pc_site(const struct mw_model *m, uint64_t pc)
+{
+	struct pc_site *ps = g_hash_table_lookup(m->pc_sites, &pc);
+	struct frame_sym lf[MAX_INLINE];
+	uint64_t *key;
+	int k;
+
+	if (ps)
+		return ps;
+	ps = g_new0(struct pc_site, 1);
+	k = sym_pc_frames(m->gb, m->layout, pc, lf, MAX_INLINE);
+	for (int j = 0; j < k && !ps->user; j++)
+		if (sym_is_user_function(lf[j].function)) {
+			ps->user = true;
+			ps->sym = lf[j];
+		}
+	key = g_new(uint64_t, 1);
+	*key = pc;
+	g_hash_table_insert(m->pc_sites, key, ps);
+	return ps;
+}
+
 /*
  * The first logical frame (inlined calls expanded) outside runtime/sync/internal names the
  * site; else the immediate caller.
@@ -326,16 +356,13 @@ static int call_frames(const struct mw_model *m, uint64_t caller, const __u64 *s
 static uint64_t user_site(const struct mw_model *m, const uint64_t *f, int n,
 			  struct frame_sym *sym)
 {
-	struct frame_sym lf[MAX_INLINE];
-
 	for (int i = 0; i < n; i++) {
-		int k = sym_pc_frames(m->gb, m->layout, f[i], lf, MAX_INLINE);
+		const struct pc_site *ps = pc_site(m, f[i]);
 
-		for (int j = 0; j < k; j++)
-			if (sym_is_user_function(lf[j].function)) {
-				*sym = lf[j];
-				return f[i];
-			}
+		if (ps->user) {
+			*sym = ps->sym;
+			return f[i];
+		}
 	}
 	sym_pc(m->gb, n ? f[0] : 0, sym);
 	return n ? f[0] : 0;

@@ -177,6 +177,7 @@ struct mw_model {
 	uint64_t maps_ns;		/* map probes first attached (the lock baseline ended); 0 before */
 	GArray *hot;			/* struct mw_span: when the hot map probes were attached */
 	GArray *lock;			/* struct mw_span: when the lock probes were attached */
+	GHashTable *pc_sites;		/* link-time PC -> what it says of a site (a cache) */
 	uint64_t baseline_ns;		/* time with the hot map probes detached, 0 none */
 	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */
