@@ -82,6 +82,25 @@ struct {
  */
 const volatile struct mw_call_rec zero_rec;
 
+/*
+ * A user stack costs more than the rest of the handler: it is taken for the first write of
+ * each (map, caller) pair, and for every write whose immediate caller is not the user's code
+ * (user space fills deep_callers: a runtime or reflect wrapper reached from many sites).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mw_pair_key);
+	__type(value, __u8);
+} stacked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);	/* return address in the target (runtime address) */
+	__type(value, __u8);
+} deep_callers SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MW_STAT__MAX);
@@ -377,10 +396,24 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		r->flags |= MW_F_WRITING_AT_ENTRY;
 	}
 
-	n = bpf_get_stack(ctx, r->stack, sizeof(r->stack), BPF_F_USER_STACK);
-	r->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
-	if (n > 0)
-		r->flags |= MW_F_STACK;
+	{
+		struct mw_pair_key pk = { .tgid = key.tgid, .map = obj, .caller = r->caller };
+		__u8 one = 1;
+
+		if ((ck & MW_CK_WRITE) && obj && bpf_map_lookup_elem(&stacked, &pk) &&
+		    !bpf_map_lookup_elem(&deep_callers, &pk.caller)) {
+			r->nstack = 0;
+			r->flags |= MW_F_STACK_KNOWN;
+		} else {
+			n = bpf_get_stack(ctx, r->stack, sizeof(r->stack), BPF_F_USER_STACK);
+			r->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+			if (n > 0) {
+				r->flags |= MW_F_STACK;
+				if ((ck & MW_CK_WRITE) && obj)
+					bpf_map_update_elem(&stacked, &pk, &one, BPF_ANY);
+			}
+		}
+	}
 	if (r->obj) {
 		/* A map on a goroutine stack moves when the stack is copied: not an identity. */
 		__u64 lo = 0, hi = 0;

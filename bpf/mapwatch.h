@@ -82,6 +82,15 @@ struct mw_target_cfg {
 #define MW_F_ON_STACK 0x4		/* the object lies on the goroutine's stack */
 #define MW_F_HDR_BEFORE_BAD 0x8		/* hdr_before could not be read: not a header */
 #define MW_F_HDR_AFTER_BAD 0x10		/* hdr_after could not be read */
+#define MW_F_STACK_KNOWN 0x20	/* no stack taken: this (map, caller) pair's first write had it */
+
+/* A (map, caller) pair whose stack was taken (LRU: a pair evicted is taken again). */
+struct mw_pair_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 map;
+	__u64 caller;
+};
 
 struct mw_call_rec {
 	__u32 type;		/* MW_REC_CALL */

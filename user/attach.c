@@ -431,6 +431,15 @@ int attach_sets(const struct attach *a)
 	return sets;
 }
 
+void attach_deep_callers(struct attach *a, const uint64_t *callers, unsigned n)
+{
+	__u8 one = 1;
+
+	for (unsigned i = 0; a->skel && i < n; i++)	/* a full table: those keep the first stack */
+		bpf_map__update_elem(a->skel->maps.deep_callers, &callers[i], sizeof(callers[i]),
+				     &one, sizeof(one), BPF_ANY);
+}
+
 int attach_poll(struct attach *a, int timeout_ms)
 {
 	/*

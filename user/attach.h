@@ -83,6 +83,8 @@ int attach_closing(struct attach *a);
 /* Which sets are attached now (ATTACH_* mask). */
 int attach_sets(const struct attach *a);
 
+/* Callers (runtime addresses) whose writes BPF must take a stack for every time. */
+void attach_deep_callers(struct attach *a, const uint64_t *callers, unsigned n);
 /* Wait up to timeout_ms for records; calls cb for each. Returns records or -errno. */
 int attach_poll(struct attach *a, int timeout_ms);
 /* Sum of the per-CPU counters. */

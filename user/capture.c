@@ -263,9 +263,11 @@ static const char *run_until(struct run *r, double deadline, bool maps, const ch
 		read_until = now + (wake > 0.005 ? wake : 0.005);
 		n = attach_poll(r->at, wake > 0 ? (int)(wake * 1000) + 1 : 0);
 		read_until = 0;
-		if (now_s() - now > wake + 0.02)
-			pr_debug("budget: poll of %.1f ms took %.1f ms, %d records\n", wake * 1e3,
-				 (now_s() - now) * 1e3, n);
+		if (r->model->deep_new->len) {
+			attach_deep_callers(r->at, (const uint64_t *)(void *)r->model->deep_new->data,
+					    r->model->deep_new->len);
+			g_array_set_size(r->model->deep_new, 0);
+		}
 		if (n < 0 && n != -EINTR && n != -EAGAIN) {
 			pr_err("reading the ring buffer: %s\n", strerror(-n));
 			return "error";

@@ -146,6 +146,10 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->hot = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
 	m->pc_sites = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	m->pair_stacks = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					       (GDestroyNotify)g_bytes_unref, g_free);
+	m->deep_seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	m->deep_new = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	m->lock = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
 	m->copy_hint = g_hash_table_new(g_direct_hash, g_direct_equal);
 	m->made = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
@@ -173,6 +177,9 @@ void model_free(struct mw_model *m)
 	g_array_unref(m->hot);
 	g_array_unref(m->lock);
 	g_hash_table_unref(m->pc_sites);
+	g_hash_table_unref(m->pair_stacks);
+	g_hash_table_unref(m->deep_seen);
+	g_array_unref(m->deep_new);
 	m->maps = NULL;
 }
 
@@ -509,12 +516,15 @@ static void sizes_from_header(const struct mw_model *m, struct mw_map *mp)
 	}
 }
 
+static void note_deep_caller(struct mw_model *m, const struct mw_call_rec *r, uint64_t site_pc);
+
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
 	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
 	struct map_hdr before, after;
 	struct frame_sym sym;
+	uint64_t site;
 
 	map_hdr_decode(r->hdr_before, m->layout, &before);
 	map_hdr_decode(r->hdr_after, m->layout, &after);
@@ -575,7 +585,9 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	mp->last_ns = r->t_ret;
 	mp->last_ok_ns = r->t_ret;
 	g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
-	add_site(mp->sites, record_site(m, r, &sym), op, &sym);
+	site = record_site(m, r, &sym);
+	add_site(mp->sites, site, op, &sym);
+	note_deep_caller(m, r, site);
 	attribute_lock(m, r, mp);
 	m->writes++;
 }
@@ -793,12 +805,75 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	g_hash_table_replace(m->pending, GSIZE_TO_POINTER(r->goid), p);
 }
 
+/* Pairs remembered at most (BPF's LRU holds as many); past it, the table starts again. */
+#define PAIR_STACKS_MAX 65536
+
+struct pair_stack {
+	int nstack;
+	uint64_t stack[MW_STACK_DEPTH];
+};
+
+/*
+ * BPF takes a user stack only for the first write of a (map, caller) pair: the later ones
+ * (MW_F_STACK_KNOWN) get that stack back here. One whose caller is not the user's code (a
+ * wrapper reached from many sites) is queued for BPF to take its stack every time.
+ */
+static const struct mw_call_rec *with_stack(struct mw_model *m, const struct mw_call_rec *r,
+					    struct mw_call_rec *copy)
+{
+	uint64_t key[2] = { r->obj, r->caller };
+	struct pair_stack *ps;
+
+	if (r->flags & MW_F_STACK) {
+		if (!op_is_write(probe_defs[r->fn].op) || !r->obj || r->nstack <= 0)
+			return r;
+		if (g_hash_table_size(m->pair_stacks) >= PAIR_STACKS_MAX)
+			g_hash_table_remove_all(m->pair_stacks);
+		ps = g_new(struct pair_stack, 1);
+		ps->nstack = r->nstack > MW_STACK_DEPTH ? MW_STACK_DEPTH : r->nstack;
+		memcpy(ps->stack, r->stack, sizeof(ps->stack));
+		g_hash_table_replace(m->pair_stacks, g_bytes_new(key, sizeof(key)), ps);
+		return r;
+	}
+	if (!(r->flags & MW_F_STACK_KNOWN))
+		return r;
+	{
+		GBytes *k = g_bytes_new_static(key, sizeof(key));
+
+		ps = g_hash_table_lookup(m->pair_stacks, k);
+		g_bytes_unref(k);
+	}
+	if (!ps) {
+		m->stacks_missed++;	/* its first record was lost or is still to come */
+		return r;
+	}
+	*copy = *r;
+	copy->flags |= MW_F_STACK;
+	copy->nstack = ps->nstack;
+	memcpy(copy->stack, ps->stack, sizeof(copy->stack));
+	return copy;
+}
+
+/* A write's immediate caller that is not user code: BPF should take its stack every time. */
+static void note_deep_caller(struct mw_model *m, const struct mw_call_rec *r, uint64_t site_pc)
+{
+	uint64_t f0 = r->caller ? r->caller - 1 - m->bias : 0;
+
+	if (!r->caller || site_pc == f0 || !op_is_write(probe_defs[r->fn].op) ||
+	    g_hash_table_contains(m->deep_seen, &r->caller))
+		return;
+	g_hash_table_add(m->deep_seen, g_memdup2(&r->caller, sizeof(r->caller)));
+	g_array_append_val(m->deep_new, r->caller);
+}
+
 static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 {
+	struct mw_call_rec copy;
 	enum mw_op op;
 
 	if (r->fn >= PROBE__COUNT || r->t_ret < r->t_entry)
 		return -1;
+	r = with_stack(m, r, &copy);
 	op = probe_defs[r->fn].op;
 	if (op_is_write(op) && !r->obj)
 		return -1;

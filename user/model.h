@@ -178,6 +178,10 @@ struct mw_model {
 	GArray *hot;			/* struct mw_span: when the hot map probes were attached */
 	GArray *lock;			/* struct mw_span: when the lock probes were attached */
 	GHashTable *pc_sites;		/* link-time PC -> what it says of a site (a cache) */
+	GHashTable *pair_stacks;	/* GBytes {map, caller} -> the stack BPF took for it */
+	GHashTable *deep_seen;		/* callers (runtime addresses) that are not user code */
+	GArray *deep_new;		/* ... found since the caller last took them (uint64_t) */
+	uint64_t stacks_missed;		/* writes without a stack whose pair's stack was unknown */
 	uint64_t baseline_ns;		/* time with the hot map probes detached, 0 none */
 	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */

@@ -305,6 +305,8 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(ev, "total", json_object_new_uint64(meta->events_total));
 	json_object_object_add(ev, "lost", json_object_new_uint64(meta->events_lost));
 	json_object_object_add(ev, "rejected", json_object_new_uint64(m->rejected));
+	/* writes whose (map, caller) stack was not known: their site is their caller */
+	json_object_object_add(ev, "stacks_missed", json_object_new_uint64(m->stacks_missed));
 	/* ring buffer full or in-flight table full: records that never reached us */
 	json_object_object_add(ev, "counters", counters_json(meta->stats));
 	json_object_object_add(doc, "events", ev);

@@ -89,6 +89,46 @@ static void model_counts_sites_and_writers(void)
 	model_free(&m);
 }
 
+/*
+ * BPF takes a stack for the first write of a (map, caller) pair; the later ones get it back in
+ * the model. A caller that is not user code is queued so that BPF takes its stack every time.
+ */
+static void pair_stacks_are_reused(void)
+{
+	uint64_t d = retaddr_at("main.delete64", 29);
+	uint64_t inner = retaddr_at("runtime.mapassign_fast64", 0) ?: 0x401001;
+	struct mw_call_rec r;
+	struct mw_model m;
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	for (int i = 0; i < 3; i++) {
+		r = rec(PROBE_MAPDELETE_FAST64, 7, inner, 10, 9);
+		if (i == 0) {	/* the first: with its stack */
+			r.flags = MW_F_STACK;
+			r.nstack = 3;
+			r.stack[1] = d;
+		} else {
+			r.flags = MW_F_STACK_KNOWN;
+		}
+		EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	}
+	mp = g_hash_table_lookup(m.maps, GSIZE_TO_POINTER(0xc000010000ULL));
+	EXPECT(mp && mp->sites->len == 1 &&
+	       g_array_index(mp->sites, struct mw_site, 0).count == 3 &&
+	       !strcmp(g_array_index(mp->sites, struct mw_site, 0).sym.function, "main.delete64"));
+	EXPECT(m.stacks_missed == 0);
+	/* the runtime caller is queued once for BPF */
+	EXPECT(m.deep_new->len == 1 && g_array_index(m.deep_new, uint64_t, 0) == inner);
+	/* a pair whose stack never came: counted, its caller stands for the site */
+	r = rec(PROBE_MAPDELETE_FAST64, 7, d, 10, 9);
+	r.obj = 0xc000020000;
+	r.flags = MW_F_STACK_KNOWN;
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	EXPECT(m.stacks_missed == 1);
+	model_free(&m);
+}
+
 static void report_names_functions_and_lines(void)
 {
 	struct capture_meta meta = { .pid = 42, .exe = "/srv/x", .go_version = gb.bi.version,
@@ -232,7 +272,8 @@ static void layouts_by_version(void)
 int main(void)
 {
 	static const struct check_case cases[] = {
-		CASE(model_counts_sites_and_writers), CASE(report_names_functions_and_lines),
+		CASE(model_counts_sites_and_writers), CASE(pair_stacks_are_reused),
+		CASE(report_names_functions_and_lines),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};
 	char path[512], err[256];
