@@ -75,7 +75,7 @@ func main() {
 	fmt.Printf("ready %d\n", os.Getpid())
 	for i := 0; ; i++ {
 		store.remember("session-"+strconv.Itoa(i), make([]byte, 64))
-		if i%1000 == 0 {
+		if i%100 == 0 {
 			rates[0] = float64(i) // still in use, still holding its peak's memory
 		}
 		time.Sleep(200 * time.Microsecond)
