@@ -23,7 +23,7 @@ void budget_init(struct budget *b, double share, double t0, int present, int pin
 	b->hot = hot & present & ~pinned;
 	b->next_open = t0;
 	b->tail_cost = -1;
-	b->level = share * BUDGET_PERIOD_S;
+	b->level = 0;	/* earned from the start: a short capture cannot overspend by a period */
 	b->level_t = t0;
 	for (int c = 0; c < MW_CLASS__COUNT; c++) {
 		b->cls[c].present = present & (1 << c);
@@ -171,8 +171,11 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 		return attached | sets_where(b, true);
 	}
 	if (b->open) {
-		if (now < b->close_at) {
-			*next = b->close_at;
+		bool spent = b->spent_s - b->spent_at_open > b->open_cost;
+
+		if (now < b->close_at && !spent) {
+			/* looked at often: a window can cost more than its classes did before */
+			*next = fmin(b->close_at, now + 0.01);
 			return attached | b->open_sets;
 		}
 		/* The window ends: its classes' costs are known now. */
@@ -228,6 +231,9 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	}
 	b->open = true;
 	b->open_sets = windowed;
+	b->spent_at_open = b->spent_s;
+	/* the estimate with a margin; a first look may spend what the bucket holds */
+	b->open_cost = cost > 0 ? cost * 1.25 : fmax(tokens, b->share * BUDGET_FIRST_WINDOW_S);
 	b->turn++;
 	for (int c = 0; c < MW_CLASS__COUNT; c++)
 		if (windowed & (1 << c))
@@ -238,7 +244,7 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	b->next_open = now + len + fmax(BUDGET_MIN_GAP_S,
 					(windowed & b->hot) && apart_active(b) ? len : 0);
 	b->windows++;
-	*next = b->close_at;
+	*next = fmin(b->close_at, now + 0.01);
 	return attached | windowed;
 }
 

@@ -43,8 +43,9 @@ struct budget {
 	double t0;		/* when the budget started */
 	double spent_s;		/* probe CPU measured, every class */
 	/*
-	 * What may be spent now: earned at the budget's rate, spent as measured, and capped at
-	 * about one period's earnings so that unused budget is not spent in one burst.
+	 * What may be spent now: earned at the budget's rate from the start, spent as measured,
+	 * and capped at about one period's earnings so that unused budget is not spent in one
+	 * burst.
 	 */
 	double level, level_t;
 	struct budget_class cls[MW_CLASS__COUNT];
@@ -65,6 +66,12 @@ struct budget {
 	 * every breakpoint (it takes tens of ms to close a link). What that costs is measured.
 	 */
 	double tail_cost, tail_acc, closed_at;
+	/*
+	 * What the open window may cost (its estimate, or what the bucket holds for a first look)
+	 * and the spend when it opened: a window whose classes cost more than measured before is
+	 * closed as soon as it has spent that.
+	 */
+	double open_cost, spent_at_open;
 };
 
 /* present, pinned, apart and hot: ATTACH_SET(class) bit masks. share <= 0: no budget. */

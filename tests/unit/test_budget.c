@@ -155,6 +155,22 @@ static void load_change_moves_classes_into_windows(void)
 	EXPECT_MSG(s.last_open > T / 2, "last window at %.2f s", s.last_open);
 }
 
+/*
+ * A windowed class that becomes ten times dearer: the window that meets it closes as soon as
+ * it has spent what was planned, and the spend stays within the budget.
+ */
+static void dearer_window_closes_early(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_WRITE] = 0.05 }, .tail = 0.02 };
+	const double busy[MW_CLASS__COUNT] = { [MW_CLASS_WRITE] = 2.0 };
+	struct budget b;
+	const double T = 8;
+
+	simulate(&b, &s, 0.02, T, busy);
+	EXPECT_MSG(b.spent_s <= 0.02 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.02 * T);
+	EXPECT(s.last_open > T / 2);
+}
+
 /* More than the budget can pay for even in the shortest windows: they are spaced out. */
 static void costly_windows_are_spaced_out(void)
 {
@@ -230,7 +246,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(busy_writes_stay_within_budget), CASE(saturated_loop_gets_rare_windows),
-		CASE(quiet_program_keeps_everything_attached),
+		CASE(quiet_program_keeps_everything_attached), CASE(dearer_window_closes_early),
 		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
 		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
 	};
