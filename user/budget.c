@@ -232,8 +232,11 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	b->open = true;
 	b->open_sets = windowed;
 	b->spent_at_open = b->spent_s;
-	/* the estimate with a margin; a first look may spend what the bucket holds */
-	b->open_cost = cost > 0 ? cost * 1.25 : fmax(tokens, b->share * BUDGET_FIRST_WINDOW_S);
+	/*
+	 * The estimate with a margin; a first look may spend what the bucket holds, or half a
+	 * period's allowance (a first window at a CPU's rate).
+	 */
+	b->open_cost = cost > 0 ? cost * 1.25 : fmax(tokens, b->share * BUDGET_PERIOD_S / 2);
 	b->turn++;
 	for (int c = 0; c < MW_CLASS__COUNT; c++)
 		if (windowed & (1 << c))
@@ -246,6 +249,14 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	b->windows++;
 	*next = fmin(b->close_at, now + 0.01);
 	return attached | windowed;
+}
+
+void budget_attached(struct budget *b, double now)
+{
+	if (!b->open || now <= b->open_at)
+		return;
+	b->close_at += now - b->open_at;
+	b->open_at = now;
 }
 
 double budget_observed(const struct budget *b, double now)

@@ -87,6 +87,11 @@ void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits,
  * latest. closing: detached links still being closed by the kernel (no window opens before).
  */
 int budget_step(struct budget *b, double now, bool closing, double *next);
+/*
+ * The window budget_step opened is attached now (attaching takes milliseconds): it runs its
+ * length from here.
+ */
+void budget_attached(struct budget *b, double now);
 /* The share of the capture the windowed classes were attached, so far (1 if none is). */
 double budget_observed(const struct budget *b, double now);
 /* Parse "2%", "2", "0.5%" or "off" into a share of one CPU (0 for off). 0, or -1. */

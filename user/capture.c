@@ -286,6 +286,7 @@ static const char *run_until(struct run *r, double deadline, bool maps, const ch
 			if (apply(r, budget_step(&r->b, now, attach_closing(r->at) > 0, &r->next_step),
 				  err, errlen))
 				return r->failed;
+			budget_attached(&r->b, now_s());	/* a window runs from its attach */
 			if (!r->ready && (r->sets & ATTACH_WRITES)) {
 				r->ready = true;
 				if (ready_file && touch(ready_file))

@@ -44,7 +44,7 @@ chmod 1777 "$d"
 if start_fixture "$d" "$MW_FIXTURES/$last/writes.pie-stripped" 300 100; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$setcaps \
 		--ambient-caps=-all,$setcaps --bounding-set=-all,$setcaps \
-		"$MW" capture -p "$FPID" -d 60 --lock-baseline 0 --ready-file "$d/attached" \
+		"$MW" capture -p "$FPID" -d 60 --lock-baseline 0 --budget off --ready-file "$d/attached" \
 		--json "$d/r.json" >"$d/cap.out" 2>"$d/cap.err" {FFD}>&- &
 	MWPID=$!
 	PIDS+=("$MWPID")
