@@ -5,8 +5,10 @@
 #include <string.h>
 #include "budget.h"
 
-/* A class's cost rate is averaged over about this much attached time. */
+/* A class's cost rate is averaged over about this much attached time, */
 #define RATE_TIME_S 0.2
+/* ... and not judged on less than this. */
+#define RATE_MIN_S 0.005
 /* Classes kept attached may use up to this part of the budget; the windows get the rest. */
 #define ATTACHED_SHARE 0.5
 /* All classes are kept attached when together they cost under this part of the budget. */
@@ -47,8 +49,14 @@ void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits,
 	b->level -= cost_s;
 	if (!b->open && b->closed_at > 0 && (b->open_sets & (1 << cls)))
 		b->tail_acc += cost_s;	/* a closed window's probes, trapping on */
-	if (attached_s <= 0)
+	/* rates are judged over at least RATE_MIN_S attached: a hit in a 1 ms slice says little */
+	c->acc_s += attached_s;
+	c->acc_cost += cost_s;
+	if (c->acc_s < RATE_MIN_S)
 		return;
+	attached_s = c->acc_s;
+	cost_s = c->acc_cost;
+	c->acc_s = c->acc_cost = 0;
 	/*
 	 * A moving average over attached time: short intervals move it little, except that a
 	 * class whose cost jumped (the program got busy) is believed at once.

@@ -36,6 +36,7 @@ struct budget_class {
 	double spent_s;		/* probe CPU it cost */
 	uint64_t hits;
 	unsigned windows;	/* windows it was attached in (0: attached throughout, or never) */
+	double acc_s, acc_cost;	/* attached time and cost not yet folded into rate */
 };
 
 struct budget {

@@ -2,8 +2,8 @@
 # Attach/detach soak: for every toolchain, one self-checking target (tests/fixtures/soak: deep
 # moving stacks, writers parked in GC assists inside map writes, a locked map, a sync.Map,
 # writes that panic) is captured SOAK_CYCLES times, 0.5 s each, with no lock baseline. Each
-# capture must exit 0 with a valid report, and raise no concurrent_write (the target has no
-# race); the target must stay alive and consistent throughout, and exit 0 with its summary
+# capture (every probe attached: --budget off) must exit 0 with a valid report, and raise no
+# concurrent_write (the target has no race); the target must stay alive and consistent throughout, and exit 0 with its summary
 # when its stdin closes. `make test` runs 3 cycles per toolchain; `make soak` 100. Then one
 # capture of the target's stackmaps mode, which must raise no concurrent_write either.
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +25,7 @@ for go in $(toolchains); do
 		j=$d/c$i.json
 		c0=$(date +%s%N)
 		# {FFD}>&-: mapwatch must not hold the target's stdin open
-		"$MW" capture -p "$FPID" -d 0.5 --lock-baseline 0 --json "$j" \
+		"$MW" capture -p "$FPID" -d 0.5 --lock-baseline 0 --budget off --json "$j" \
 			>"$d/cap.out" 2>"$d/cap.err" {FFD}>&- &
 		MWPID=$!
 		PIDS=("${keep[@]}" "$MWPID")
