@@ -421,16 +421,6 @@ bool attach_detach_wait_for(struct attach *a, double timeout_s)
 	return done;
 }
 
-int attach_sets(const struct attach *a)
-{
-	int sets = 0;
-
-	for (int i = 0; i < a->nlinks; i++)
-		if (a->links[i].link)
-			sets |= a->links[i].set;
-	return sets;
-}
-
 void attach_deep_callers(struct attach *a, const uint64_t *callers, unsigned n)
 {
 	__u8 one = 1;

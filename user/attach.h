@@ -80,8 +80,6 @@ void attach_detach_wait(struct attach *a);
 bool attach_detach_wait_for(struct attach *a, double timeout_s);
 /* Links still being closed (0: a detach has finished). */
 int attach_closing(struct attach *a);
-/* Which sets are attached now (ATTACH_* mask). */
-int attach_sets(const struct attach *a);
 
 /* Callers (runtime addresses) whose writes BPF must take a stack for every time. */
 void attach_deep_callers(struct attach *a, const uint64_t *callers, unsigned n);
