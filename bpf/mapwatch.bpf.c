@@ -108,13 +108,24 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Hits per probe point: [fn * 2] entry, [fn * 2 + 1] RET (what the budget is priced on). */
+/*
+ * Hits per process and probe point: [(slot * MW_MAX_FN + fn) * 2] entry, [... + 1] RET (what
+ * each process's budget is priced on).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MW_MAX_FN * 2);
+	__uint(max_entries, MW_MAX_TARGETS * MW_MAX_FN * 2);
 	__type(key, __u32);
 	__type(value, __u64);
 } fn_hits SEC(".maps");
+
+/* Records lost per process (ring buffer or in-flight table full), by slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -132,16 +143,27 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* The goroutine id, or 0 if it cannot be read (goids start at 1). */
-static __always_inline void fn_hit(__u64 ck, __u32 ret)
+static __always_inline void fn_hit(const struct mw_target_cfg *cfg, __u64 ck, __u32 ret)
 {
-	__u32 idx = (MW_CK_FN(ck) % MW_MAX_FN) * 2 + ret;
+	__u32 idx = ((cfg->slot % MW_MAX_TARGETS) * MW_MAX_FN + MW_CK_FN(ck) % MW_MAX_FN) * 2 + ret;
 	__u64 *v = bpf_map_lookup_elem(&fn_hits, &idx);
 
 	if (v)
 		*v += 1;
 }
 
+/* A record of this process lost: counted globally (stats) and for the process. */
+static __always_inline void lose(__u32 slot, __u32 why)
+{
+	__u32 idx = slot % MW_MAX_TARGETS;
+	__u64 *v = bpf_map_lookup_elem(&lost, &idx);
+
+	stat_inc(why);
+	if (v)
+		*v += 1;
+}
+
+/* The goroutine id, or 0 if it cannot be read (goids start at 1). */
 static __always_inline __u64 read_goid(struct pt_regs *ctx, const struct mw_target_cfg *cfg)
 {
 	__u64 goid = 0;
@@ -173,14 +195,15 @@ static __always_inline void submit(void *r)
 	bpf_ringbuf_submit(r, flags);
 }
 
-static __always_inline void report_fatal(struct pt_regs *ctx, __u32 tgid, __u64 goid)
+static __always_inline void report_fatal(struct pt_regs *ctx, __u32 tgid, __u64 goid,
+					 __u32 slot)
 {
 	struct mw_fatal_rec *f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
 	__u64 len = ctx->bx;
 	long n;
 
 	if (!f) {
-		stat_inc(MW_STAT_RB_DROPS);
+		lose(slot, MW_STAT_RB_DROPS);
 		return;
 	}
 	f->type = MW_REC_FATAL;
@@ -221,7 +244,7 @@ static __always_inline bool writer_live(__u32 tgid, const struct map_writer *w, 
  * Called after the caller's own in-flight entry is stored, so that a writer racing with it
  * on another CPU finds that entry live.
  */
-static __always_inline void check_writer(struct mw_call_rec *r)
+static __always_inline void check_writer(struct mw_call_rec *r, __u32 slot)
 {
 	struct writer_key wk = { .tgid = r->tgid, .map = r->obj };
 	struct map_writer *w, nw = { .goid = r->goid, .caller = r->caller, .t = r->t_entry,
@@ -262,7 +285,7 @@ static __always_inline void check_writer(struct mw_call_rec *r)
 	}
 	o = bpf_ringbuf_reserve(&events, sizeof(*o), 0);
 	if (!o) {
-		stat_inc(MW_STAT_RB_DROPS);
+		lose(slot, MW_STAT_RB_DROPS);
 		return;
 	}
 	o->type = MW_REC_OVERLAP;
@@ -326,17 +349,17 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	long n;
 
 	stat_inc(MW_STAT_ENTRY_HITS);
-	fn_hit(ck, 0);
 	cfg = bpf_map_lookup_elem(&targets, &key.tgid);
 	if (!cfg) {
 		stat_inc(MW_STAT_NO_TARGET);
 		return 0;
 	}
+	fn_hit(cfg, ck, 0);
 	if (cfg->off_mask & (1u << MW_CK_CLASS(ck)))
 		return 0;	/* being detached */
 	key.goid = read_goid(ctx, cfg);
 	if (ck & MW_CK_FATAL) {
-		report_fatal(ctx, key.tgid, key.goid);
+		report_fatal(ctx, key.tgid, key.goid, cfg->slot);
 		return 0;
 	}
 	if (!key.goid)
@@ -363,7 +386,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	}
 
 	if (bpf_map_update_elem(&inflight, &key, (const void *)&zero_rec, BPF_ANY)) {
-		stat_inc(MW_STAT_INFLIGHT_FULL);
+		lose(cfg->slot, MW_STAT_INFLIGHT_FULL);
 		return 0;	/* no RET will pair with it: not a writer either */
 	}
 	r = bpf_map_lookup_elem(&inflight, &key);
@@ -432,7 +455,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	 * another goroutine's stack (or heap object) can take the old address.
 	 */
 	if ((ck & MW_CK_WRITE) && r->obj && !(r->flags & MW_F_ON_STACK))
-		check_writer(r);
+		check_writer(r, cfg->slot);
 	return 0;
 }
 
@@ -444,10 +467,10 @@ static __always_inline int on_ret(struct pt_regs *ctx)
 	struct mw_call_rec *in, *r;
 
 	stat_inc(MW_STAT_RET_HITS);
-	fn_hit(ck, 1);
 	cfg = bpf_map_lookup_elem(&targets, &key.tgid);
 	if (!cfg)
 		return 0;
+	fn_hit(cfg, ck, 1);
 	key.goid = read_goid(ctx, cfg);
 	if (!key.goid)
 		return 0;
@@ -467,7 +490,7 @@ static __always_inline int on_ret(struct pt_regs *ctx)
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		stat_inc(MW_STAT_RB_DROPS);
+		lose(cfg->slot, MW_STAT_RB_DROPS);
 		bpf_map_delete_elem(&inflight, &key);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #define MW_STACK_DEPTH 16	/* user frames taken at entry (frame pointers) */
 #define MW_MSG_BYTES 96		/* runtime.fatal message */
 #define MW_MAX_FN 64		/* probe-point indexes are below this (user space checks) */
+#define MW_MAX_TARGETS 64	/* processes one BPF object watches at once (mw_target_cfg.slot) */
 
 enum mw_rec_type {
 	MW_REC_CALL = 1,	/* one completed call: entry + RET paired by goroutine */
@@ -75,6 +76,8 @@ struct mw_target_cfg {
 	 * a link, and its breakpoints trap on meanwhile).
 	 */
 	__u32 off_mask;
+	/* Index of this process's counters (fn_hits, lost) below MW_MAX_TARGETS: user space's. */
+	__u32 slot;
 };
 
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */

@@ -150,9 +150,58 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 
 	for (int c = 0; c < MW_CLASSES; c++)
 		cfg.gen[c] = 1;
+	cfg.slot = (__u32)a->slot;
 	a->pid = t->pid;
 	a->cfg = cfg;
+	a->lost0 = 0;
+	a->lost0 = attach_lost(a);
 	return write_cfg(a, err, errlen);
+}
+
+void attach_share(struct attach *a, const struct attach *owner, int slot)
+{
+	memset(a, 0, sizeof(*a));
+	a->skel = owner->skel;
+	a->rb = owner->rb;
+	a->stats_fd = owner->stats_fd;
+	a->multi = owner->multi;
+	a->shared = true;
+	a->slot = slot;
+}
+
+/* Delete every entry of a hash map whose key begins with this tgid (u32). */
+static void purge_tgid(struct bpf_map *map, pid_t pid)
+{
+	size_t ksz = bpf_map__key_size(map);
+	uint8_t *k = calloc(2, ksz), *next = k + ksz;
+	bool first = true;
+
+	if (!k)
+		return;
+	/* deleting the key just visited is safe: get_next_key moves on from a missing key */
+	while (!bpf_map__get_next_key(map, first ? NULL : k, next, ksz)) {
+		__u32 tgid;
+
+		first = false;
+		memcpy(k, next, ksz);
+		memcpy(&tgid, k, sizeof(tgid));
+		if (tgid == (__u32)pid)
+			bpf_map__delete_elem(map, k, ksz, 0);
+	}
+	free(k);
+}
+
+/* The process is no longer watched: nothing of it may stay in BPF for its PID's next owner. */
+static void forget_target(struct attach *a)
+{
+	__u32 key = (__u32)a->pid;
+
+	if (!a->skel || !a->pid)
+		return;
+	bpf_map__delete_elem(a->skel->maps.targets, &key, sizeof(key), 0);
+	purge_tgid(a->skel->maps.inflight, a->pid);
+	purge_tgid(a->skel->maps.writers, a->pid);
+	purge_tgid(a->skel->maps.stacked, a->pid);
 }
 
 static double mono_s(void)
@@ -447,43 +496,53 @@ int attach_poll(struct attach *a, int timeout_ms)
 	return (n > 0 ? n : 0) + m;
 }
 
-void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
+/* Sum over CPUs of n entries of a per-CPU array from index first. */
+static void percpu_sum(const struct bpf_map *map, __u32 first, __u32 n, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *vals;
 
-	memset(out, 0, sizeof(uint64_t) * MW_STAT__MAX);
-	if (ncpu <= 0 || !a->skel)
+	memset(out, 0, sizeof(uint64_t) * n);
+	if (ncpu <= 0 || !map || !(vals = calloc((size_t)ncpu, sizeof(*vals))))
 		return;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return;
-	for (__u32 k = 0; k < MW_STAT__MAX; k++) {
-		if (bpf_map__lookup_elem(a->skel->maps.stats, &k, sizeof(k), vals,
-					 sizeof(*vals) * (size_t)ncpu, 0))
+	for (__u32 i = 0; i < n; i++) {
+		__u32 k = first + i;
+
+		if (bpf_map__lookup_elem(map, &k, sizeof(k), vals, sizeof(*vals) * (size_t)ncpu, 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)
-			out[k] += vals[c];
+			out[i] += vals[c];
 	}
 	free(vals);
 }
 
 void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *vals;
-
 	memset(out, 0, sizeof(uint64_t) * MW_MAX_FN * 2);
-	if (ncpu <= 0 || !a->skel || !(vals = calloc((size_t)ncpu, sizeof(*vals))))
-		return;
-	for (__u32 k = 0; k < MW_MAX_FN * 2; k++) {
-		if (bpf_map__lookup_elem(a->skel->maps.fn_hits, &k, sizeof(k), vals,
-					 sizeof(*vals) * (size_t)ncpu, 0))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
+	if (a->skel)
+		percpu_sum(a->skel->maps.fn_hits, (__u32)(a->slot * MW_MAX_FN * 2), MW_MAX_FN * 2,
+			   out);
+}
+
+uint64_t attach_lost(const struct attach *a)
+{
+	uint64_t n = 0;
+
+	if (a->skel)
+		percpu_sum(a->skel->maps.lost, (__u32)a->slot, 1, &n);
+	return n - a->lost0;
+}
+
+void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
+{
+	memset(out, 0, sizeof(uint64_t) * MW_STAT__MAX);
+	if (a->skel)
+		percpu_sum(a->skel->maps.stats, 0, MW_STAT__MAX, out);
+}
+
+int attach_epoll_fd(const struct attach *a)
+{
+	return a->rb ? ring_buffer__epoll_fd(a->rb) : -1;
 }
 
 void attach_close(struct attach *a)
@@ -497,10 +556,13 @@ void attach_close(struct attach *a)
 		free(a->closer);
 	}
 	free(a->links);
-	if (a->stats_fd > 0)	/* 0: a zeroed struct never loaded */
-		close(a->stats_fd);
-	ring_buffer__free(a->rb);
-	mapwatch_bpf__destroy(a->skel);
+	forget_target(a);
+	if (!a->shared) {
+		if (a->stats_fd > 0)	/* 0: a zeroed struct never loaded */
+			close(a->stats_fd);
+		ring_buffer__free(a->rb);
+		mapwatch_bpf__destroy(a->skel);
+	}
 	memset(a, 0, sizeof(*a));
 }
 

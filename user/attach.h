@@ -33,6 +33,9 @@ struct attach {
 	struct attach_closer *closer;	/* closes detached links off the caller's thread */
 	int stats_fd;			/* keeps BPF run-time stats on; -1 if refused */
 	bool multi;		/* uprobe_multi links (kernel >= 6.6); else one link per uprobe */
+	bool shared;		/* skel and rb are another attach's (attach_share) */
+	int slot;		/* this process's counters in BPF (below MW_MAX_TARGETS) */
+	uint64_t lost0;		/* the slot's lost count when it was taken */
 	double last_attach_s, last_detach_s;	/* wall time of the last attach / detach */
 };
 
@@ -58,6 +61,13 @@ int attach_set_of(int probe_id);
 /* Open and load the BPF object. Returns an MW_EXIT_* status; message in err. */
 int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx, char *err,
 		size_t errlen);
+/*
+ * One loaded object watches many processes (the daemon): a, for one more of them, uses
+ * owner's BPF object and ring buffer, and the counters of slot (1..MW_MAX_TARGETS-1; each
+ * process watched at once needs its own; 0 is a lone capture's). Closing a detaches that
+ * process and removes its state from BPF; the owner is closed last.
+ */
+void attach_share(struct attach *a, const struct attach *owner, int slot);
 /* Configure the target (offsets, generation) in BPF. MW_EXIT_* status. */
 int attach_configure(struct attach *a, const struct target *t, char *err, size_t errlen);
 /*
@@ -87,9 +97,19 @@ void attach_deep_callers(struct attach *a, const uint64_t *callers, unsigned n);
 int attach_poll(struct attach *a, int timeout_ms);
 /* Sum of the per-CPU counters. */
 void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX]);
-/* Hits per probe point, summed over CPUs: out[fn * 2] entry, out[fn * 2 + 1] RET. */
+/*
+ * Hits per probe point of this attach's process (its slot), summed over CPUs: out[fn * 2]
+ * entry, out[fn * 2 + 1] RET.
+ */
 void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2]);
-/* Detach every probe (the target runs on untouched), then free. */
+/* Records of this attach's process lost since attach_configure (ring buffer, tables full). */
+uint64_t attach_lost(const struct attach *a);
+/* The ring buffer's epoll fd: readable when records wait (an event loop's, with attach_poll). */
+int attach_epoll_fd(const struct attach *a);
+/*
+ * Detach every probe (the target runs on untouched), remove the process's state from BPF,
+ * then free (the BPF object too, unless it is shared).
+ */
 void attach_close(struct attach *a);
 
 /*
