@@ -148,9 +148,17 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 		.stack_hi_off = (__u32)t->layout->stack_hi,
 	};
 
+	/*
+	 * The same process configured again (the daemon's next epoch): its generations go on
+	 * rising, so that an entry of the last epoch whose RET is still being closed is never
+	 * trusted in this one.
+	 */
 	for (int c = 0; c < MW_CLASSES; c++)
-		cfg.gen[c] = 1;
+		cfg.gen[c] = a->pid == t->pid ? a->cfg.gen[c] + 1 : 1;
 	cfg.slot = (__u32)a->slot;
+	/* ... and classes still being closed stay off until they are attached again */
+	if (a->pid == t->pid)
+		cfg.off_mask = a->cfg.off_mask;
 	a->pid = t->pid;
 	a->cfg = cfg;
 	a->lost0 = 0;

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "budget.h"
+#include "httpd.h"
 #include "commands.h"
+#include "daemon.h"
 #include "log.h"
 #include "mwerr.h"
 #include "probes.h"
@@ -25,6 +27,8 @@ const char *argp_program_bug_address = "the mapwatch issue tracker";
 
 static struct {
 	struct capture_opts cap;
+	GPtrArray *daemon_cli;		/* (long name, value or NULL) pairs, in order */
+	struct daemon_opts daemon_check;	/* each option checked as it comes */
 	pid_t pid;
 	const char *path;
 } env = { .cap = { .duration_s = 10, .ringbuf_mb = 16, .lock_baseline_s = -1,
@@ -242,6 +246,105 @@ static struct argp info_argp = {
 	info_opts, info_parse, "[BINARY]", NULL, NULL, NULL, NULL,
 };
 
+enum { DOPT_EXE = 2000, DOPT_COMM, DOPT_PID, DOPT_ALLGO, DOPT_LISTEN, DOPT_BUDGET,
+       DOPT_HOST_BUDGET, DOPT_STATE_DIR, DOPT_MAX_MAPS, DOPT_MAX_REPORTS, DOPT_INTERVAL,
+       DOPT_CHECK, DOPT_CONFIG, DOPT_THRESHOLD, DOPT_RINGBUF };
+
+static const struct argp_option daemon_opts[] = {
+	{ NULL, 0, NULL, 0, "Which processes (repeatable; a process any rule names is watched):", 1 },
+	{ "exe", DOPT_EXE, "PATH", 0, "Go programs run from this executable", 1 },
+	{ "comm", DOPT_COMM, "NAME", 0, "Go programs whose process name (comm) is NAME", 1 },
+	{ "pid", DOPT_PID, "PID", 0, "This running Go process (not a later one with its PID)", 1 },
+	{ "all-go", DOPT_ALLGO, NULL, 0, "Every Go program mapwatch can watch", 1 },
+	{ NULL, 0, NULL, 0, "How:", 2 },
+	{ "listen", DOPT_LISTEN, "ADDR:PORT", 0,
+	  "Serve Prometheus metrics on http://ADDR:PORT/metrics (default " HTTPD_DEFAULT_LISTEN
+	  ": loopback only; [::1]:PORT for IPv6)", 2 },
+	{ "budget", DOPT_BUDGET, "PCT", 0,
+	  "The most CPU the probes may cost each process, in % of one CPU (default 1%)", 2 },
+	{ "host-budget", DOPT_HOST_BUDGET, "PCT", 0,
+	  "The most for all processes together (default 10%): with many processes, each gets "
+	  "its share", 2 },
+	{ "interval", DOPT_INTERVAL, "SECONDS", 0,
+	  "An epoch (default 30): each process is watched in epochs, and each epoch's report "
+	  "updates its metrics (the first, at most 5 s, comes soon after it starts)", 2 },
+	{ "state-dir", DOPT_STATE_DIR, "DIR", 0,
+	  "Write evidence reports here (default " DAEMON_DEFAULT_STATE_DIR "): a capture report "
+	  "when a process calls runtime.fatal or a new kind of finding appears; read them with "
+	  "mapwatch report", 2 },
+	{ "max-reports", DOPT_MAX_REPORTS, "N", 0, "Keep at most N reports, the newest (default 50)", 2 },
+	{ "max-maps", DOPT_MAX_MAPS, "N", 0,
+	  "At most N map series per process (default 50; the rest are summed in one series "
+	  "labelled function=\"_other\"; 0: no limit)", 2 },
+	{ "threshold", DOPT_THRESHOLD, "NAME=VALUE", 0, "A detector threshold, as for capture", 2 },
+	{ "ringbuf-mb", DOPT_RINGBUF, "MB", 0, "Ring buffer size in MiB (default 16)", 2 },
+	{ "config", DOPT_CONFIG, "FILE", 0,
+	  "Read options from FILE first: one per line, the long option's name, then its value "
+	  "(\"comm = myserver\", \"budget 2%\", \"all-go\"); '#' starts a comment. The command "
+	  "line wins; rules add up. SIGHUP reads it again", 2 },
+	{ "check", DOPT_CHECK, NULL, 0,
+	  "Print which running processes would be watched, and why others would not, then exit",
+	  2 },
+	{ "verbose", 'v', NULL, 0, "Say more", 2 },
+	{ 0 },
+};
+
+static const char *const daemon_names[] = {
+	[DOPT_EXE - DOPT_EXE] = "exe", [DOPT_COMM - DOPT_EXE] = "comm",
+	[DOPT_PID - DOPT_EXE] = "pid", [DOPT_ALLGO - DOPT_EXE] = "all-go",
+	[DOPT_LISTEN - DOPT_EXE] = "listen", [DOPT_BUDGET - DOPT_EXE] = "budget",
+	[DOPT_HOST_BUDGET - DOPT_EXE] = "host-budget", [DOPT_STATE_DIR - DOPT_EXE] = "state-dir",
+	[DOPT_MAX_MAPS - DOPT_EXE] = "max-maps", [DOPT_MAX_REPORTS - DOPT_EXE] = "max-reports",
+	[DOPT_INTERVAL - DOPT_EXE] = "interval", [DOPT_CHECK - DOPT_EXE] = "check",
+	[DOPT_CONFIG - DOPT_EXE] = "config", [DOPT_THRESHOLD - DOPT_EXE] = "threshold",
+	[DOPT_RINGBUF - DOPT_EXE] = "ringbuf-mb",
+};
+
+static error_t daemon_parse(int key, char *arg, struct argp_state *st)
+{
+	char err[512];
+
+	if (key >= DOPT_EXE && key <= DOPT_RINGBUF) {
+		const char *name = daemon_names[key - DOPT_EXE];
+
+		/* said now, in the command line's terms; the whole is built again later */
+		if (daemon_opt_set(&env.daemon_check, name, arg, err, sizeof(err)))
+			usage_error(st, "--%s: %s", name, err);
+		g_ptr_array_add(env.daemon_cli, (gpointer)name);
+		g_ptr_array_add(env.daemon_cli, arg);
+		return 0;
+	}
+	switch (key) {
+	case 'v':
+		mw_verbose++;
+		break;
+	case ARGP_KEY_ARG:
+		usage_error(st, "unexpected argument: %s", arg);
+		break;
+	case ARGP_KEY_ERROR:
+		return option_error(st);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+#define DAEMON_DOC                                                                              \
+	"Always on: follow Go processes as they start and exit, watch each within a CPU budget, " \
+	"and serve what is seen as Prometheus metrics (per process and map: entries, capacity, " \
+	"bytes, growths, writes by op, concurrent writes; lock wait seconds; findings by kind; " \
+	"what the probes cost). Processes are found by exec and exit tracepoints, and those "    \
+	"running at start once. Evidence reports go to the state dir. SIGTERM or SIGINT detach " \
+	"everything and exit; SIGHUP reads the config file again. Under systemd it says READY "  \
+	"once every process running at start is handled (tools/mapwatch.service).\v"            \
+	"Examples:\n  mapwatch daemon --comm myserver\n"                                        \
+	"  mapwatch daemon --all-go --check\n"                                                  \
+	"  mapwatch daemon --config /etc/mapwatch.conf --listen 0.0.0.0:27362"
+
+static struct argp daemon_argp = {
+	daemon_opts, daemon_parse, NULL, NULL, NULL, NULL, NULL,
+};
+
 /* "Go releases in the probe catalogue: ..." and the exit statuses, after a command's doc. */
 static const char *doc_with_releases(const char *doc, char *buf, size_t len)
 {
@@ -288,7 +391,8 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  capture -p PID [-d SECONDS] [--json FILE]   watch map writes, then report\n"
 		"  info (-p PID | BINARY)                      can this binary be watched, and how\n"
-		"  report FILE.json                            print a saved capture as text\n\n"
+		"  report FILE.json                            print a saved capture as text\n"
+		"  daemon (--comm NAME | --exe PATH | --all-go ...)  always on: metrics, evidence\n\n"
 		"'mapwatch COMMAND --help' explains a command's options.\n");
 }
 
@@ -303,6 +407,9 @@ int main(int argc, char **argv)
 	info_argp.doc = doc_with_releases(INFO_DOC, info_doc, sizeof(info_doc));
 	argp_err_exit_status = MW_EXIT_USAGE;
 	detect_defaults(&env.cap.thresholds);
+	daemon_argp.doc = DAEMON_DOC EXIT_DOC;
+	env.daemon_cli = g_ptr_array_new();
+	daemon_opts_init(&env.daemon_check);
 	if (!cmd) {
 		usage(stderr);
 		return MW_EXIT_USAGE;
@@ -321,8 +428,10 @@ int main(int argc, char **argv)
 		ap = &info_argp;
 	else if (!strcmp(cmd, "report"))
 		ap = &report_argp;
+	else if (!strcmp(cmd, "daemon"))
+		ap = &daemon_argp;
 	else {
-		fprintf(stderr, "mapwatch: unknown command '%s' (capture, info or report; see "
+		fprintf(stderr, "mapwatch: unknown command '%s' (capture, info, report or daemon; see "
 				"mapwatch --help)\n", cmd);
 		return MW_EXIT_USAGE;
 	}
@@ -346,5 +455,12 @@ int main(int argc, char **argv)
 		return cmd_capture(&env.cap);
 	if (ap == &info_argp)
 		return cmd_info(env.pid, env.path);
+	if (ap == &daemon_argp) {
+		int rc = cmd_daemon(env.daemon_cli);
+
+		daemon_opts_free(&env.daemon_check);
+		g_ptr_array_unref(env.daemon_cli);
+		return rc;
+	}
 	return cmd_report(env.path);
 }

@@ -155,8 +155,74 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 	m->made = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					(GDestroyNotify)g_bytes_unref, g_free);
 	m->ended = g_ptr_array_new_with_free_func(map_free);
+	m->carried = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 }
 
+void model_take_carried(struct mw_model *m, GHashTable *carried)
+{
+	g_hash_table_unref(m->carried);
+	m->carried = carried;
+}
+
+GHashTable *model_carry(const struct mw_model *prev, uint64_t now_ns)
+{
+	GHashTable *next = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, prev->carried);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_hash_table_contains(prev->maps, k))	/* not written: still as it was */
+			g_hash_table_insert(next, k, g_memdup2(v, sizeof(struct mw_carry)));
+	g_hash_table_iter_init(&it, prev->maps);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct mw_map *mp = v;
+		const struct mw_carry *old = g_hash_table_lookup(prev->carried, k);
+		struct mw_carry *c;
+
+		if (mp->gone || mp->on_stack || !mp->seed_known)
+			continue;
+		if (!mp->created_seen && !mp->created_carried && !mp->overlaps &&
+		    !(old && old->seed == mp->seed))
+			continue;
+		if (g_hash_table_size(next) >= MW_CARRY_MAX)
+			break;
+		c = g_new0(struct mw_carry, 1);
+		if (old && old->seed == mp->seed)
+			*c = *old;
+		c->seed = mp->seed;
+		if (mp->created_seen || mp->created_carried) {
+			c->created = true;
+			c->created_at = mp->created_at;
+		}
+		c->maptype = mp->maptype;
+		memcpy(c->type, mp->type, sizeof(c->type));
+		if (mp->overlaps && mp->overlap.goid_first) {
+			c->overlap_known = true;
+			c->overlap = mp->overlap;
+			c->overlap_ns = now_ns;
+		}
+		g_hash_table_insert(next, k, c);
+	}
+	return next;
+}
+
+/* A map first written in this epoch: what an earlier one knew, if it is the same map. */
+static void map_carry_in(struct mw_model *m, struct mw_map *mp, uint64_t seed)
+{
+	const struct mw_carry *c = g_hash_table_lookup(m->carried, GSIZE_TO_POINTER(mp->addr));
+
+	if (!c || c->seed != seed || mp->created_seen)
+		return;
+	if (c->created) {
+		mp->created_carried = true;
+		mp->created_at = c->created_at;
+	}
+	if (!mp->maptype && c->maptype) {
+		mp->maptype = c->maptype;
+		memcpy(mp->type, c->type, sizeof(mp->type));
+	}
+}
 void model_use_heap(struct mw_model *m, const struct go_heap_layout *hl)
 {
 	goheap_init(&m->heap, m->gb, hl, m->bias);
@@ -174,6 +240,7 @@ void model_free(struct mw_model *m)
 	g_hash_table_unref(m->copy_hint);
 	g_hash_table_unref(m->made);
 	g_ptr_array_unref(m->ended);
+	g_hash_table_unref(m->carried);
 	g_array_unref(m->hot);
 	g_array_unref(m->lock);
 	g_hash_table_unref(m->pc_sites);
@@ -231,6 +298,10 @@ static void made_count(struct mw_model *m, struct mw_made *md, const struct mw_m
 	if (!md->type[0])
 		memcpy(md->type, mp->type, sizeof(md->type));
 	md->writes += mp->assigns + mp->deletes + mp->clears;
+	md->assigns += mp->assigns;
+	md->deletes += mp->deletes;
+	md->clears += mp->clears;
+	md->growths += mp->growths;
 	made_life(m, md, mp);
 }
 
@@ -541,8 +612,11 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	 * The length when first seen: 0 for a map whose creation was seen; otherwise what the
 	 * first write found (a growth record, whose RET comes first, may have added the map).
 	 */
-	if (!mp->first_ns)
+	if (!mp->first_ns) {
 		mp->first_len = hb ? before.count : ha ? after.count : 0;
+		if (hb)
+			map_carry_in(m, mp, before.seed);
+	}
 	switch (op) {
 	case MW_OP_ASSIGN: mp->assigns++; break;
 	case MW_OP_DELETE: mp->deletes++; break;

@@ -59,6 +59,7 @@ struct mw_map {
 	uint64_t maptype;		/* link-time address of the type descriptor, 0 unknown */
 	char type[256];			/* "" unknown */
 	bool created_seen;		/* its creation was probed */
+	bool created_carried;		/* ... in an earlier epoch (model_carry): created_at known */
 	bool syncmap_dirty;		/* a sync.Map's dirty map (made by dirtyLocked) */
 	bool on_stack;			/* header on a goroutine stack: moves if the stack is copied */
 	bool gone;			/* ended: no longer this map (end_reason says why) */
@@ -127,6 +128,7 @@ struct mw_made {
 	uint64_t idle;			/* alive at the end, but used briefly long before it */
 	uint64_t peak_len;		/* largest count any of them reached */
 	uint64_t writes;
+	uint64_t assigns, deletes, clears, growths;	/* writes by op, and growths */
 	uint64_t nlife;			/* lives seen (creation to last sign of life) */
 	uint64_t life_ns[MW_LIFE_SAMPLES];	/* a uniform sample of them */
 };
@@ -160,6 +162,22 @@ struct mw_syncmap {
 	GArray *sites;			/* struct mw_site: the Store/LoadOrStore calls */
 };
 
+/*
+ * What an epoch of the daemon knew of a live map that the next epoch keeps: where it was
+ * made, and the last pair of writers seen in it at once. Applied to the next epoch's map at
+ * the same address only if its hash seed is the same (another map there has another seed).
+ */
+struct mw_carry {
+	uint64_t seed;
+	bool created;			/* created_at known */
+	struct frame_sym created_at;
+	uint64_t maptype;		/* link-time */
+	char type[256];
+	bool overlap_known;		/* overlap names both writers */
+	struct mw_overlap overlap;
+	uint64_t overlap_ns;		/* when that epoch ended */
+};
+
 struct mw_model {
 	const struct gobin *gb;
 	const struct go_layout *layout;
@@ -191,7 +209,18 @@ struct mw_model {
 	char fatal_msg[MW_MSG_BYTES + 1];
 	uint64_t fatal_goid;
 	struct frame_sym fatal_site;
+	GHashTable *carried;		/* addr -> struct mw_carry *: from earlier epochs */
 };
+
+/*
+ * For the daemon's next epoch: what prev (finished) and the epochs before it knew of live
+ * maps, as a table for the next model's carried (addr -> struct mw_carry *, freed with it).
+ * Bounded: at most MW_CARRY_MAX maps.
+ */
+#define MW_CARRY_MAX 65536
+GHashTable *model_carry(const struct mw_model *prev, uint64_t now_ns);
+/* Let m know what earlier epochs did (takes the table). */
+void model_take_carried(struct mw_model *m, GHashTable *carried);
 
 /* An interval [on, off) (off 0: still on), CLOCK_MONOTONIC ns. */
 struct mw_span {

@@ -58,7 +58,8 @@ static json_object *map_json(struct mw_map *mp, double f)
 
 	json_object_object_add(o, "id", jhex(mp->addr));
 	json_object_object_add(o, "type", jstr_or_null(mp->type));
-	json_object_object_add(o, "created_at", mp->created_seen ? sym_json(&mp->created_at) : NULL);
+	json_object_object_add(o, "created_at", mp->created_seen || mp->created_carried ?
+						      sym_json(&mp->created_at) : NULL);
 	json_object_object_add(o, "size_hint", mp->created_seen && mp->hint ?
 						      json_object_new_uint64(mp->hint) : NULL);
 	json_object_object_add(o, "len", json_object_new_uint64(mp->hdr.count));

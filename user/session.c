@@ -178,6 +178,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	s->model.start_ns = mono_ns();
 	model_lock_probes(&s->model, s->model.start_ns, true);
 	attach_fn_hits(at, s->hits);
+	memcpy(s->hits0, s->hits, sizeof(s->hits0));
 	attach_handler_time(at, &s->ht);
 	s->next_refresh = s->t0 + 1;
 	s->maps_at = s->t0 + (baseline_s > 0 ? baseline_s : 0);
@@ -290,6 +291,8 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 				      (double)s->ht.ret_ns * 1e-9 / (double)s->ht.ret_runs : -1;
 	meta->plan = s->plan;
 	attach_fn_hits(s->at, meta->fn_hits);
+	for (int i = 0; i < MW_MAX_FN * 2; i++)
+		meta->fn_hits[i] -= s->hits0[i];
 	if (s->at->shared) {	/* the object's counters are every process's: this one's hits */
 		meta->probe_hits = 0;
 		for (int i = 0; i < MW_MAX_FN * 2; i++)

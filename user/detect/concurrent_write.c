@@ -67,17 +67,48 @@ void detect_concurrent_write(const struct detect_ctx *c, json_object *out)
 
 	/* The runtime caught it first (or mapwatch did not see the pair): still say so. */
 	if (m->fatal && !named && strstr(m->fatal_msg, "concurrent map")) {
-		char s[512], sum[1024];
+		char s[512], sum[4096], a[512], b[512];
+		const struct mw_carry *seen = NULL;
+		uint64_t seen_addr = 0;
+		GHashTableIter it;
+		gpointer k, v;
 		json_object *f;
 
+		/* an earlier epoch of the daemon saw two writers in a map at once: name them */
+		g_hash_table_iter_init(&it, m->carried);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			const struct mw_carry *c = v;
+
+			if (c->overlap_known && (!seen || c->overlap_ns > seen->overlap_ns)) {
+				seen = c;
+				seen_addr = GPOINTER_TO_SIZE(k);
+			}
+		}
 		site_label(&m->fatal_site, s, sizeof(s));
-		snprintf(sum, sizeof(sum),
-			 "the runtime killed the process with \"%s\" in %s: a map is written without "
-			 "the lock that guards it", m->fatal_msg, s);
-		f = finding_new("concurrent_write", "critical", 0, sum);
+		if (seen) {
+			site_label(&seen->overlap.first, a, sizeof(a));
+			site_label(&seen->overlap.second, b, sizeof(b));
+			snprintf(sum, sizeof(sum),
+				 "the runtime killed the process with \"%s\" in %s; earlier, %s at %#llx "
+				 "was written by two goroutines at the same time, in %s and %s: every "
+				 "write must hold the same lock (or use sync.Map)",
+				 m->fatal_msg, s, seen->type[0] ? seen->type : "a map",
+				 (unsigned long long)seen_addr, a, b);
+		} else {
+			snprintf(sum, sizeof(sum),
+				 "the runtime killed the process with \"%s\" in %s: a map is written "
+				 "without the lock that guards it", m->fatal_msg, s);
+		}
+		f = finding_new("concurrent_write", "critical", seen ? seen_addr : 0, sum);
 		finding_add_site(f, &m->fatal_site);
+		if (seen) {
+			finding_add_site(f, &seen->overlap.first);
+			finding_add_site(f, &seen->overlap.second);
+		}
 		json_object_object_add(finding_evidence(f), "target_died",
 				       json_object_new_boolean(true));
+		json_object_object_add(finding_evidence(f), "pair_seen_earlier",
+				       json_object_new_boolean(seen != NULL));
 		json_object_array_add(out, f);
 	}
 }
