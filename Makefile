@@ -41,10 +41,10 @@ GOBIN_SRCS := $(wildcard user/gobin/*.c)
 CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/probeplan.c user/goheap.c \
 	     user/symbolize.c user/budget.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
-APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/session.c user/capture.c user/daemon.c user/daemon_opts.c user/info.c user/report_cmd.c user/main.c
+APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/session.c user/capture.c user/daemon.c user/info.c user/report_cmd.c user/main.c
 # The daemon's building blocks (README: Daemon building blocks): linked into ./mapwatch and
 # into the unit tests, not yet a command.
-DAEMON_SRCS := user/discover.c user/watch.c user/metrics.c user/httpd.c user/sdnotify.c
+DAEMON_SRCS := user/discover.c user/watch.c user/metrics.c user/httpd.c user/sdnotify.c user/daemon_opts.c
 APP_SRCS += $(DAEMON_SRCS)
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(APP_SRCS))

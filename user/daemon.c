@@ -149,6 +149,9 @@ static void epoch_start(struct dtarget *dt, double now)
 	dt->live = true;
 	/* the first epoch is short: a target's series appear within seconds of its start */
 	dt->epoch_end = now + (dt->epochs ? d->o.interval_s : (d->o.interval_s < 5 ? d->o.interval_s : 5));
+	/* no baseline: the map probes' first look at once (the program is starting now) */
+	if (base <= 0 && session_step(&dt->s, mono_s()))
+		dt->epoch_end = now;
 }
 
 static char *site_key(const char *fn, const char *file, int line, const char *type)
@@ -432,9 +435,9 @@ static void on_watch(const struct watched *w, void *ctx)
 	ev.data.u64 |= (uint32_t)w->pid;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, w->pidfd, &ev))
 		pr_debug("PID %d: pidfd not polled: %s\n", w->pid, strerror(errno));
+	epoch_start(dt, mono_s());
 	pr_info("mapwatch: watching PID %d (%s, %s, %s maps)\n", w->pid, dt->exe, dt->go_version,
 		impl_name(dt->t.layout->impl));
-	epoch_start(dt, mono_s());
 }
 
 static void on_unwatch(const struct watched *w, const char *why, void *ctx)
@@ -468,10 +471,25 @@ static void on_disc(const struct disc_event *ev, void *ctx)
 
 	if (ev->pid == getpid())
 		return;
-	if (ev->kind == DISC_EXIT)
+	if (ev->kind == DISC_EXIT) {
 		watchset_exit(&d->ws, ev->pid, ev->start, ev->exit_code);
-	else
+	} else if (ev->kind == DISC_FOUND) {
+		watchset_found(&d->ws, ev->pid, ev->start);
+	} else {
+		char comm[16];
+		char state;
+		unsigned flags;
+		unsigned long long start;
+
+		/*
+		 * An exec read late: the process has exec'd again since (env, a shell's exec),
+		 * and the event of its present image is still to come. (/proc tells the present
+		 * image only; the event's comm tells which one it was about.)
+		 */
+		if (!proc_stat_read(ev->pid, comm, &state, &flags, &start) && strcmp(comm, ev->comm))
+			return;
 		watchset_exec(&d->ws, ev->pid, ev->start, NULL);
+	}
 }
 
 static int site_cmp(const void *a, const void *b)
@@ -503,8 +521,6 @@ static int on_scrape(GString *body, void *ctx)
 		gpointer sk, sv;
 		size_t nm = 0, nf = 0;
 
-		if (!dt->epochs)	/* nothing measured yet */
-			continue;
 		g_hash_table_iter_init(&si, dt->sites);
 		while (g_hash_table_iter_next(&si, &sk, &sv)) {
 			const struct dsite *ds = sv;

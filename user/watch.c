@@ -395,6 +395,17 @@ enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long l
 	return v;
 }
 
+enum watch_verdict watchset_found(struct watchset *ws, pid_t pid, unsigned long long start)
+{
+	const struct watched *w = g_hash_table_lookup(ws->by_pid, GINT_TO_POINTER(pid));
+	struct proc_facts pf;
+
+	if (w && w->start == start && !proc_facts_read(pid, &pf) && pf.start == w->start &&
+	    pf.dev == w->facts.dev && pf.ino == w->facts.ino)
+		return WATCH_YES;
+	return watchset_exec(ws, pid, start, NULL);
+}
+
 bool watchset_exit(struct watchset *ws, pid_t pid, unsigned long long start, int status)
 {
 	struct watched *w = g_hash_table_lookup(ws->by_pid, GINT_TO_POINTER(pid));

@@ -4,6 +4,7 @@
 #include "check.h"
 #include "model.h"
 #include "report.h"
+#include "detect/detect.h"
 
 static struct gobin gb;
 static const struct go_layout *layout;
@@ -127,6 +128,91 @@ static void pair_stacks_are_reused(void)
 	EXPECT(!model_ingest(&m, &r, sizeof(r)));
 	EXPECT(m.stacks_missed == 1);
 	model_free(&m);
+}
+
+/* A record's header with this seed (and count). */
+static void set_seed(uint8_t *hdr, uint64_t seed)
+{
+	memcpy(hdr + layout->seed, &seed, layout->impl == IMPL_HMAP ? 4 : 8);
+}
+
+/*
+ * The daemon's epochs: a map made in one epoch keeps its creation site in the next if it is
+ * the same map (same hash seed), not if another map took its address; the last pair of
+ * writers seen at once is kept too, and names the map when the runtime kills the process in
+ * a later epoch that saw no overlap itself.
+ */
+static void epochs_carry_creation_and_pairs(void)
+{
+	uint64_t a = retaddr_at("main.assign64", 19), d = retaddr_at("main.delete64", 29);
+	struct mw_model m1, m2, m3;
+	struct mw_call_rec r;
+	struct mw_overlap_rec o = { .type = MW_REC_OVERLAP, .map = 0xc000010000, .goid_first = 3,
+				    .goid_second = 4, .t = 150, .t_first = 120 };
+	struct mw_fatal_rec f = { .type = MW_REC_FATAL, .goid = 4, .t = 300,
+				  .msg_len = sizeof("concurrent map writes") - 1 };
+	struct mw_map *mp;
+	json_object *fs, *fd;
+	struct detect_opts opts;
+	struct detect_ctx dc;
+
+	EXPECT(a && d);
+	model_init(&m1, &gb, layout, 0);
+	r = rec(PROBE_MAKEMAP_SMALL, 1, a, 0, 0);
+	set_seed(r.hdr_after, 0x1234567);
+	EXPECT(!model_ingest(&m1, &r, sizeof(r)));
+	r = rec(PROBE_MAPASSIGN_FAST64, 1, a, 0, 1);
+	set_seed(r.hdr_before, 0x1234567);
+	set_seed(r.hdr_after, 0x1234567);
+	EXPECT(!model_ingest(&m1, &r, sizeof(r)));
+	o.caller_first = a;
+	o.caller_second = d;
+	EXPECT(!model_ingest(&m1, &o, sizeof(o)));
+	mp = g_hash_table_lookup(m1.maps, GSIZE_TO_POINTER(0xc000010000ULL));
+	EXPECT(mp && mp->created_seen && mp->overlaps == 1);
+
+	/* the next epoch: the same map written again */
+	model_init(&m2, &gb, layout, 0);
+	model_take_carried(&m2, model_carry(&m1, 1000));
+	r = rec(PROBE_MAPASSIGN_FAST64, 1, d, 1, 2);
+	set_seed(r.hdr_before, 0x1234567);
+	EXPECT(!model_ingest(&m2, &r, sizeof(r)));
+	mp = g_hash_table_lookup(m2.maps, GSIZE_TO_POINTER(0xc000010000ULL));
+	EXPECT(mp && !mp->created_seen && mp->created_carried &&
+	       !strcmp(mp->created_at.function, "main.assign64"));
+	EXPECT(mp && mp->overlaps == 0);	/* counts are the epoch's own */
+
+	/* another map at the address (another seed): not the one made there */
+	model_init(&m3, &gb, layout, 0);
+	model_take_carried(&m3, model_carry(&m2, 2000));
+	r = rec(PROBE_MAPASSIGN_FAST64, 1, d, 1, 2);
+	set_seed(r.hdr_before, 0x7654321);
+	EXPECT(!model_ingest(&m3, &r, sizeof(r)));
+	mp = g_hash_table_lookup(m3.maps, GSIZE_TO_POINTER(0xc000010000ULL));
+	EXPECT(mp && !mp->created_carried);
+
+	/* the runtime kills the process in an epoch that saw no overlap: the pair is named */
+	memcpy(f.msg, "concurrent map writes", f.msg_len);
+	f.caller = d;
+	EXPECT(!model_ingest(&m2, &f, sizeof(f)));
+	model_finish(&m2, 3000, 1000);
+	detect_defaults(&opts);
+	dc = (struct detect_ctx){ .m = &m2, .o = &opts, .duration_s = 1, .start_ns = 0,
+				  .end_ns = 3000 };
+	fs = detect_all(&dc);
+	fd = NULL;
+	for (size_t i = 0; i < json_object_array_length(fs); i++)
+		if (!strcmp(json_object_get_string(jget(json_object_array_get_idx(fs, i), "kind")),
+			    "concurrent_write"))
+			fd = json_object_array_get_idx(fs, i);
+	EXPECT(fd && json_object_get_boolean(jget(fd, "evidence.pair_seen_earlier")));
+	EXPECT(fd && jget(fd, "map") && strstr(json_object_get_string(jget(fd, "summary")),
+						"main.assign64") &&
+	       strstr(json_object_get_string(jget(fd, "summary")), "main.delete64"));
+	json_object_put(fs);
+	model_free(&m1);
+	model_free(&m2);
+	model_free(&m3);
 }
 
 static void report_names_functions_and_lines(void)
@@ -273,6 +359,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(model_counts_sites_and_writers), CASE(pair_stacks_are_reused),
+		CASE(epochs_carry_creation_and_pairs),
 		CASE(report_names_functions_and_lines),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};

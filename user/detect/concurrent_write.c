@@ -88,12 +88,20 @@ void detect_concurrent_write(const struct detect_ctx *c, json_object *out)
 		if (seen) {
 			site_label(&seen->overlap.first, a, sizeof(a));
 			site_label(&seen->overlap.second, b, sizeof(b));
+			char made[600] = "";
+
+			if (seen->created) {
+				char c[512];
+
+				site_label(&seen->created_at, c, sizeof(c));
+				snprintf(made, sizeof(made), " made in %s", c);
+			}
 			snprintf(sum, sizeof(sum),
-				 "the runtime killed the process with \"%s\" in %s; earlier, %s at %#llx "
+				 "the runtime killed the process with \"%s\" in %s; earlier, %s at %#llx%s "
 				 "was written by two goroutines at the same time, in %s and %s: every "
 				 "write must hold the same lock (or use sync.Map)",
 				 m->fatal_msg, s, seen->type[0] ? seen->type : "a map",
-				 (unsigned long long)seen_addr, a, b);
+				 (unsigned long long)seen_addr, made, a, b);
 		} else {
 			snprintf(sum, sizeof(sum),
 				 "the runtime killed the process with \"%s\" in %s: a map is written "
