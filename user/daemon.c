@@ -44,14 +44,22 @@ struct dsite {
 	uint64_t entries, capacity, bytes;	/* gauges: as the last epoch ended */
 };
 
+/* One executable, parsed once for every process that runs it. */
+struct dbin {
+	char *key;			/* "dev:ino" */
+	unsigned refs;
+	struct target t;		/* opened from the first process's /proc/PID/exe */
+	struct probe_plan plan;
+};
+
 struct dtarget {
 	struct daemon *d;
+	struct dbin *bin;
 	pid_t pid;
 	int slot;
 	char exe[PATH_MAX];
 	char go_version[128];
-	struct target t;
-	struct probe_plan plan;
+	struct target t;		/* borrows bin->t's parsed binary */
 	struct attach at;
 	struct session s;
 	bool live;			/* a session runs */
@@ -77,6 +85,7 @@ struct daemon {
 	struct watch_rules *rules;	/* the watchset's */
 	struct httpd *http;
 	GHashTable *targets;		/* pid -> struct dtarget * */
+	GHashTable *bins;		/* "dev:ino" -> struct dbin * */
 	uint64_t slots;			/* in use (bit per slot; 0 is never given out) */
 	GHashTable *attach_errors;	/* reason (interned) -> count */
 	int epfd, sigfd;
@@ -129,7 +138,7 @@ static void epoch_start(struct dtarget *dt, double now)
 	char err[512];
 	int rc;
 
-	rc = session_start(&dt->s, &dt->at, &dt->t, &dt->plan, share_for(d), d->cost, base, err,
+	rc = session_start(&dt->s, &dt->at, &dt->t, &dt->bin->plan, share_for(d), d->cost, base, err,
 			   sizeof(err));
 	if (rc) {
 		attach_detach(&dt->at, ATTACH_ALL);
@@ -369,6 +378,54 @@ static int slot_take(struct daemon *d)
 	return -1;
 }
 
+static void bin_unref(struct daemon *d, struct dbin *b)
+{
+	if (!b || --b->refs)
+		return;
+	g_hash_table_remove(d->bins, b->key);
+	target_close(&b->t);
+	g_free(b->key);
+	g_free(b);
+}
+
+/* The executable of a process, parsed once per file (by device and inode). MW_EXIT_*. */
+static int bin_get(struct daemon *d, const struct watched *w, struct dbin **out, char *err,
+		   size_t errlen)
+{
+	char *key = g_strdup_printf("%llu:%llu", (unsigned long long)w->facts.dev,
+				    (unsigned long long)w->facts.ino);
+	struct dbin *b = g_hash_table_lookup(d->bins, key);
+	int rc;
+
+	if (b) {
+		g_free(key);
+		b->refs++;
+		*out = b;
+		return MW_EXIT_OK;
+	}
+	b = g_new0(struct dbin, 1);
+	rc = target_open_pid(&b->t, w->pid, err, errlen);
+	if (rc) {
+		g_free(b);
+		g_free(key);
+		return rc;
+	}
+	probeplan_build(&b->t.gb, b->t.layout->impl, &b->plan);
+	if (!b->plan.usable) {
+		snprintf(err, errlen, "%.400s: no map function of the runtime can be probed",
+			 b->t.exe);
+		target_close(&b->t);
+		g_free(b);
+		g_free(key);
+		return MW_EXIT_UNSUPPORTED;
+	}
+	b->key = key;
+	b->refs = 1;
+	g_hash_table_insert(d->bins, key, b);
+	*out = b;
+	return MW_EXIT_OK;
+}
+
 static void target_free(struct dtarget *dt)
 {
 	if (dt->live) {
@@ -376,7 +433,7 @@ static void target_free(struct dtarget *dt)
 		session_free(&dt->s);
 	}
 	attach_close(&dt->at);
-	target_close(&dt->t);
+	bin_unref(dt->d, dt->bin);
 	if (dt->carried)
 		g_hash_table_unref(dt->carried);
 	if (dt->slot > 0)
@@ -403,20 +460,13 @@ static void on_watch(const struct watched *w, void *ctx)
 	dt->sites = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	dt->findings = g_hash_table_new(g_direct_hash, g_direct_equal);
 	dt->written = g_hash_table_new(g_str_hash, g_str_equal);
-	rc = target_open_pid(&dt->t, w->pid, err, sizeof(err));
-	if (!rc) {
-		probeplan_build(&dt->t.gb, dt->t.layout->impl, &dt->plan);
-		if (!dt->plan.usable) {
-			snprintf(err, sizeof(err), "%.400s: no map function of the runtime can be probed",
-				 dt->exe);
-			rc = MW_EXIT_UNSUPPORTED;
-		} else if ((dt->slot = slot_take(d)) < 0) {
-			snprintf(err, sizeof(err), "already watching %d processes, the most one daemon "
-				 "can", MW_MAX_TARGETS - 1);
-			rc = MW_EXIT_FAIL;
-		}
-		if (rc)
-			target_close(&dt->t);
+	rc = bin_get(d, w, &dt->bin, err, sizeof(err));
+	if (!rc)
+		rc = target_share(&dt->t, &dt->bin->t, w->pid, err, sizeof(err));
+	if (!rc && (dt->slot = slot_take(d)) < 0) {
+		snprintf(err, sizeof(err), "already watching %d processes, the most one daemon can",
+			 MW_MAX_TARGETS - 1);
+		rc = MW_EXIT_FAIL;
 	}
 	if (rc) {
 		if (rc != MW_EXIT_NOPROC) {
@@ -424,6 +474,7 @@ static void on_watch(const struct watched *w, void *ctx)
 			count_error(d, rc == MW_EXIT_UNSUPPORTED ? "unsupported" :
 				       rc == MW_EXIT_PRIV ? "permission" : "other");
 		}
+		bin_unref(d, dt->bin);
 		g_hash_table_unref(dt->sites);
 		g_hash_table_unref(dt->findings);
 		g_hash_table_unref(dt->written);
@@ -465,16 +516,38 @@ static void on_reexec(const struct watched *w, void *ctx)
 
 static const struct watch_ops watch_ops = { on_watch, on_reexec, on_unwatch };
 
+/* A process a rule names but that cannot be watched: one line, and counted. */
+static void not_watched(struct daemon *d, enum watch_verdict v, const struct proc_facts *pf)
+{
+	if (v == WATCH_YES || v == WATCH_NO_RULE || v == WATCH_GONE)
+		return;
+	/* --all-go names every process: only those that are Go but cannot be watched count */
+	if (v == WATCH_NOT_GO && d->rules->all_go && !d->rules->exes->len && !d->rules->comms->len &&
+	    !d->rules->pids->len)
+		return;
+	pr_info("mapwatch: not watching PID %d (%s, %s): %s%s%s\n", pf->pid, pf->comm, pf->exe,
+		v == WATCH_NOT_GO ? "not a Go program" : v == WATCH_GO_OLD ? "Go older than 1.18" :
+		"its executable cannot be read", pf->why[0] ? ": " : "", pf->why);
+	count_error(d, watch_verdict_name(v));
+}
+
 static void on_disc(const struct disc_event *ev, void *ctx)
 {
 	struct daemon *d = ctx;
+	struct proc_facts pf;
+	enum watch_verdict v;
 
 	if (ev->pid == getpid())
 		return;
 	if (ev->kind == DISC_EXIT) {
 		watchset_exit(&d->ws, ev->pid, ev->start, ev->exit_code);
 	} else if (ev->kind == DISC_FOUND) {
-		watchset_found(&d->ws, ev->pid, ev->start);
+		if (!watchset_find(&d->ws, ev->pid)) {
+			v = watchset_exec(&d->ws, ev->pid, ev->start, &pf);
+			not_watched(d, v, &pf);
+		} else {
+			watchset_found(&d->ws, ev->pid, ev->start);
+		}
 	} else {
 		char comm[16];
 		char state;
@@ -488,7 +561,8 @@ static void on_disc(const struct disc_event *ev, void *ctx)
 		 */
 		if (!proc_stat_read(ev->pid, comm, &state, &flags, &start) && strcmp(comm, ev->comm))
 			return;
-		watchset_exec(&d->ws, ev->pid, ev->start, NULL);
+		v = watchset_exec(&d->ws, ev->pid, ev->start, &pf);
+		not_watched(d, v, &pf);
 	}
 }
 
@@ -799,6 +873,7 @@ int cmd_daemon(const GPtrArray *cli)
 		goto out_rules;
 	}
 	d.targets = g_hash_table_new(g_direct_hash, g_direct_equal);
+	d.bins = g_hash_table_new(g_str_hash, g_str_equal);
 	d.attach_errors = g_hash_table_new(g_str_hash, g_str_equal);
 	state_dir_check(&d);
 	sigemptyset(&mask);
@@ -858,6 +933,7 @@ out:
 		while (g_hash_table_iter_next(&it, &k, &v))
 			target_free(v);
 		g_hash_table_unref(d.targets);
+		g_hash_table_unref(d.bins);
 		g_hash_table_unref(d.attach_errors);
 	}
 	attach_close(&d.hub);

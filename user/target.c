@@ -148,6 +148,30 @@ int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 	return r;
 }
 
+int target_share(struct target *t, const struct target *base, pid_t pid, char *err,
+		 size_t errlen)
+{
+	char link[64];
+	ssize_t n;
+
+	*t = *base;
+	if (base->layout == &base->dwarf_layout)
+		t->layout = &base->dwarf_layout;
+	t->pid = pid;
+	t->bias = 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, t->exe, sizeof(t->exe) - 1);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", link, strerror(errno));
+		return errno == ENOENT ? MW_EXIT_NOPROC : MW_EXIT_FAIL;
+	}
+	t->exe[n] = 0;
+	snprintf(t->open_path, sizeof(t->open_path), "%s", link);
+	if (find_bias(t, err, errlen))
+		return target_alive(pid) ? MW_EXIT_FAIL : MW_EXIT_NOPROC;
+	return MW_EXIT_OK;
+}
+
 void target_close(struct target *t)
 {
 	gobin_close(&t->gb);

@@ -25,6 +25,13 @@ struct target {
 int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen);
 int target_open_file(struct target *t, const char *path, char *err, size_t errlen);
 void target_close(struct target *t);
+/*
+ * Another process running the executable base was opened from (same file): t borrows base's
+ * parsed binary (base must outlive it, and t is not closed) and has its own PID, paths and
+ * load bias. MW_EXIT_* status; message in err.
+ */
+int target_share(struct target *t, const struct target *base, pid_t pid, char *err,
+		 size_t errlen);
 /* Still running (not gone, not a zombie)? */
 bool target_alive(pid_t pid);
 /* Still running 200 ms from now (for a failure that an exiting process would explain)? */

@@ -88,8 +88,9 @@ for n in drace:1.22 dleak:1.26 dshrink:1.24-noswiss dclean:1.27 dexit:1.25 dcras
 	dlate:1.21 dnew:1.25-noswiss; do
 	fixture "${n%%:*}" "${n#*:}"
 done
+ln -s dleak "$WORK/dleak2"	# a second process of the same file (parsed once, its own load address)
 PORT=$(free_port)
-printf '# the test config\ncomm drace\ncomm = dleak\ncomm dshrink\ncomm dclean\ncomm dexit\ncomm dcrash\n' \
+printf '# the test config\ncomm drace\ncomm = dleak\ncomm dleak2\ncomm dshrink\ncomm dclean\ncomm dexit\ncomm dcrash\ncomm dnotgo\n' \
 	>"$WORK/mw.conf"
 "$MW" daemon --config "$WORK/mw.conf" --listen "127.0.0.1:$PORT" --state-dir "$S" \
 	--interval 4 >"$WORK/d.out" 2>&1 &
@@ -100,16 +101,17 @@ check "the daemon says it is ready, with its address" \
 check "/metrics answers, with no target yet" scrape_has "mapwatch_targets 0"
 
 start_named "$WORK/leak" dleak leak CONTEND_FOR=60s
+start_named "$WORK/leak2" dleak2 leak CONTEND_FOR=60s
 start_named "$WORK/shrink" dshrink shrunk CONTEND_FOR=60s
 start_named "$WORK/clean" dclean control CONTEND_FOR=60s
 start_named "$WORK/exit" dexit control CONTEND_FOR=60s
 # the programs are watched before they make their maps (their creation is what names them)
-for n in dleak dshrink dclean dexit; do
+for n in dleak dleak2 dshrink dclean dexit; do
 	wait_until 20 grep -q "watching PID $(pid_of $n) " "$WORK/d.out"
 done
 check "every program started after the daemon is watched, once (no exec seen twice)" \
-	test "$(grep -c 'watching PID' "$WORK/d.out")" = 4 -a "$(grep -c 'ran exec' "$WORK/d.out")" = 0
-for n in dleak dshrink dclean dexit; do go_named $n; done
+	test "$(grep -c '^mapwatch: watching PID' "$WORK/d.out")" = 5 -a "$(grep -c 'ran exec' "$WORK/d.out")" = 0
+for n in dleak dleak2 dshrink dclean dexit; do go_named $n; done
 
 p=$(pid_of dleak)
 check "go1.26 (Swiss) leak: unbounded_growth in the findings gauge within 30 s" \
@@ -118,8 +120,11 @@ check "  ...its map's series are labelled by creation site (main.newLeakyCache) 
 	has_series "mapwatch_map_entries\{pid=\"$p\",function=\"main.newLeakyCache\",file=\"[^\"]*main.go\",line=\"$(site_line leak-make findings)\",type=\"map\[string\]\[\]uint8\"\} [1-9]"
 check "  ...and count its writes by op" \
 	has_series "mapwatch_map_writes_total\{pid=\"$p\",function=\"main.newLeakyCache\",.*op=\"assign\"\} [1-9]"
-# Two writers racing (racecrash before its second line: long keys, so that the runtime's own
-# check rarely kills it first; if it does, its series go with it), up to three runs.
+p=$(pid_of dleak2)
+check "a second process of the same executable (PIE, loaded elsewhere): its own series, same site" \
+	wait_until 20 scrape_has "mapwatch_map_entries\{pid=\"$p\",function=\"main.newLeakyCache\",.*\} [1-9]"
+# Two writers racing (racecrash before its second line); the runtime's own check may kill it
+# first (then its series go with it): up to three runs, like the findings test.
 for run in 1 2 3; do
 	start_named "$WORK/race$run" drace racecrash
 	wait_until 20 grep -q "watching PID $(pid_of drace) " "$WORK/d.out"
@@ -153,7 +158,7 @@ t=$(($(date +%s) - $(stat -c %Y "$WORK/leak/fix.out")))
 check "probe CPU of the leaking program ($cpu s over ~$t s) within its 1% budget (+20%)" \
 	awk -v c="$cpu" -v t="$t" 'BEGIN { exit !(c != "" && c <= 0.012 * t) }'
 alive() { local n c=0; for n in "$@"; do kill -0 "$(pid_of "$n")" 2>/dev/null && c=$((c + 1)); done; echo $c; }
-n=$(alive drace dleak dshrink dclean dexit)
+n=$(alive drace dleak dleak2 dshrink dclean dexit)
 check "one target per program alive ($n)" wait_until 10 scrape_has "mapwatch_targets $n"
 scrape
 promtool check metrics <"$WORK/m.txt" >"$WORK/promtool.out" 2>&1
@@ -168,7 +173,7 @@ kill "$p"
 check "a program that exits: its series are gone" \
 	wait_until 15 bash -c "curl -sf --max-time 5 http://127.0.0.1:$PORT/metrics >'$WORK/m2.txt' &&
 		! grep -q 'pid=\"$p\"' '$WORK/m2.txt' &&
-		grep -q '^mapwatch_targets $(alive drace dleak dshrink dclean)\$' '$WORK/m2.txt'"
+		grep -q '^mapwatch_targets $(alive drace dleak dleak2 dshrink dclean)\$' '$WORK/m2.txt'"
 
 # A real Prometheus scrapes the daemon, and PromQL finds a mapwatch series.
 if command -v prometheus >/dev/null; then
@@ -239,6 +244,13 @@ kill -HUP "$DPID"
 check "SIGHUP with a bad config: one line, the daemon keeps the old one and runs on" \
 	wait_until 10 bash -c "grep -q 'SIGHUP: .*mw.conf.*keeping' '$WORK/d.out' && kill -0 $DPID"
 start_named "$WORK/new" dnew control CONTEND_FOR=30s
+"$WORK/dnotgo" 30 &
+PIDS+=("$!")
+ng=$!
+check "a program a rule names that is not Go: one line saying so" \
+	wait_until 10 grep -q "not watching PID $ng (dnotgo, $WORK/dnotgo): not a Go program" "$WORK/d.out"
+check "  ...counted in mapwatch_attach_errors_total{reason=\"not_go\"}" \
+	wait_until 10 scrape_has 'mapwatch_attach_errors_total\{reason="not_go"\} [1-9]'
 check "a program no rule names is not watched" \
 	bash -c "sleep 2; ! grep -q 'watching PID $(pid_of dnew) ' '$WORK/d.out'"
 

@@ -78,9 +78,11 @@ void map_label(const struct mw_map *mp, char *buf, size_t len)
 {
 	char where[512];
 
-	if (mp->created_seen)
+	bool made = mp->created_seen || mp->created_carried;	/* here, or in an earlier epoch */
+
+	if (made)
 		site_label(&mp->created_at, where, sizeof(where));
-	if (mp->type[0] && mp->created_seen)
+	if (mp->type[0] && made)
 		snprintf(buf, len, "%s made in %s", mp->type, where);
 	else if (mp->type[0])
 		snprintf(buf, len, "%s at %#llx", mp->type, (unsigned long long)mp->addr);
