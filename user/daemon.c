@@ -50,6 +50,7 @@ struct dbin {
 	unsigned refs;
 	struct target t;		/* opened from the first process's /proc/PID/exe */
 	struct probe_plan plan;
+	GHashTable *pc_sites;		/* symbols by link-time PC, for every model of it */
 };
 
 struct dtarget {
@@ -151,6 +152,7 @@ static void epoch_start(struct dtarget *dt, double now)
 		dt->next_start = now + d->o.interval_s;
 		return;
 	}
+	model_share_pc_cache(&dt->s.model, dt->bin->pc_sites);
 	if (dt->carried) {
 		model_take_carried(&dt->s.model, dt->carried);
 		dt->carried = NULL;
@@ -383,6 +385,7 @@ static void bin_unref(struct daemon *d, struct dbin *b)
 	if (!b || --b->refs)
 		return;
 	g_hash_table_remove(d->bins, b->key);
+	g_hash_table_unref(b->pc_sites);
 	target_close(&b->t);
 	g_free(b->key);
 	g_free(b);
@@ -421,6 +424,7 @@ static int bin_get(struct daemon *d, const struct watched *w, struct dbin **out,
 	}
 	b->key = key;
 	b->refs = 1;
+	b->pc_sites = model_pc_cache_new();
 	g_hash_table_insert(d->bins, key, b);
 	*out = b;
 	return MW_EXIT_OK;

@@ -145,7 +145,7 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->hot = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
-	m->pc_sites = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	m->pc_sites = model_pc_cache_new();
 	m->pair_stacks = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					       (GDestroyNotify)g_bytes_unref, g_free);
 	m->deep_seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -156,6 +156,17 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 					(GDestroyNotify)g_bytes_unref, g_free);
 	m->ended = g_ptr_array_new_with_free_func(map_free);
 	m->carried = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+}
+
+GHashTable *model_pc_cache_new(void)
+{
+	return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+}
+
+void model_share_pc_cache(struct mw_model *m, GHashTable *cache)
+{
+	g_hash_table_unref(m->pc_sites);
+	m->pc_sites = g_hash_table_ref(cache);
 }
 
 void model_take_carried(struct mw_model *m, GHashTable *carried)

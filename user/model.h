@@ -219,6 +219,12 @@ struct mw_model {
  */
 #define MW_CARRY_MAX 65536
 GHashTable *model_carry(const struct mw_model *prev, uint64_t now_ns);
+/*
+ * Share a symbol cache (link-time PC -> site, see model_pc_cache_new) with every model of
+ * one executable: m takes a reference and drops its own.
+ */
+GHashTable *model_pc_cache_new(void);
+void model_share_pc_cache(struct mw_model *m, GHashTable *cache);
 /* Let m know what earlier epochs did (takes the table). */
 void model_take_carried(struct mw_model *m, GHashTable *carried);
 
