@@ -708,7 +708,8 @@ static void on_create(struct mw_model *m, const struct mw_call_rec *r)
 		struct frame_sym caller;
 
 		sym_pc(m->gb, r->caller - 1 - m->bias, &caller);
-		if (!strcmp(caller.function, "sync.(*Map).dirtyLocked")) {
+		/* the catalogue's name for it (probes/functions.def) */
+		if (!strcmp(caller.function, probe_defs[PROBE_SYNCMAP_DIRTYLOCKED].symbol)) {
 			mp->syncmap_dirty = true;
 			g_hash_table_replace(m->copy_hint, GSIZE_TO_POINTER(r->goid),
 					     GSIZE_TO_POINTER(r->bx));
