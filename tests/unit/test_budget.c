@@ -230,6 +230,24 @@ static void off_attaches_everything(void)
 	EXPECT(budget_observed(&b, 5) == 1);
 }
 
+/*
+ * A short capture (0.5 s, no lock baseline, the kernel taking 80 ms to close a link) still
+ * opens a window of map writes: the first step must not spend the capture closing links.
+ */
+static void short_capture_opens_a_window(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_CORE] = 0, [MW_CLASS_LOCK] = 0.001,
+				   [MW_CLASS_MAKE] = 0.002, [MW_CLASS_WRITE] = 0.2,
+				   [MW_CLASS_SYNCOP] = 0 },
+			 .tail = 0.08 };
+	struct budget b;
+
+	simulate(&b, &s, 0.02, 0.5, NULL);
+	EXPECT_MSG(s.opens >= 1 && s.first_open < 0.3, "opens %u, first at %.3f s", s.opens,
+		   s.first_open);
+	EXPECT_MSG(b.spent_s <= 0.02 * 0.5 * 1.2 + 0.01, "spent %.4f s", b.spent_s);
+}
+
 static void parses_budgets(void)
 {
 	double v;
@@ -249,6 +267,7 @@ int main(void)
 		CASE(quiet_program_keeps_everything_attached), CASE(dearer_window_closes_early),
 		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
 		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
+		CASE(short_capture_opens_a_window),
 	};
 
 	return check_run("budget", cases, sizeof(cases) / sizeof(cases[0]));

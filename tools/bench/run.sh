@@ -9,6 +9,7 @@
 #   bench_window.sh      4. attach + detach of one window of map probes on prometheus
 #   bench_ingest.sh      5. user space's ingest rate from a recorded stream
 #   bench_rss.sh         6. mapwatch's peak RSS over a capture of prometheus under load
+#   bench_daemon.sh      7. the daemon: a busy program's throughput, and its RSS with 50 targets
 # MW_BENCH_RSS_SECONDS (default 60) and MW_BENCH_THROUGHPUT_SECONDS (default 20) shorten the
 # longest two; every benchmark's own variables (MW_BENCH_ROUNDS, ...) apply to all.
 set -uo pipefail
@@ -17,7 +18,7 @@ log=$(mktemp /tmp/mapwatch-bench.XXXXXX)
 trap 'rm -f "$log"' EXIT
 failed=()
 for b in handler bpftrace "throughput ${MW_BENCH_THROUGHPUT_SECONDS:-20}" window ingest \
-	"rss ${MW_BENCH_RSS_SECONDS:-60}"; do
+	"rss ${MW_BENCH_RSS_SECONDS:-60}" daemon; do
 	read -r name arg <<<"$b"
 	echo "=== bench_$name.sh $arg"
 	# shellcheck disable=SC2086
