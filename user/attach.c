@@ -166,9 +166,14 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 	return write_cfg(a, err, errlen);
 }
 
-void attach_share(struct attach *a, const struct attach *owner, int slot)
+static GThreadPool *closer_pool(struct attach *owner);
+
+void attach_share(struct attach *a, struct attach *owner, int slot)
 {
+	GThreadPool *pool = closer_pool(owner);
+
 	memset(a, 0, sizeof(*a));
+	a->shared_pool = pool;
 	a->skel = owner->skel;
 	a->rb = owner->rb;
 	a->stats_fd = owner->stats_fd;
@@ -324,9 +329,14 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 	return MW_EXIT_OK;
 }
 
-/* Closes links on a thread of its own, in the order given. */
+/*
+ * Closes an attach's links off the caller's thread. The threads are a pool that every attach
+ * sharing a BPF object shares (the daemon: one pool for all its processes); the count of
+ * links still closing is each attach's own.
+ */
 struct attach_closer {
-	GThreadPool *pool;	/* one thread: batches close in order */
+	GThreadPool *pool;	/* a few threads; each closes a batch */
+	bool own_pool;
 	GMutex mu;
 	GCond done;
 	int pending;		/* links queued or being closed */
@@ -372,7 +382,7 @@ static void close_links(gpointer data, gpointer unused)
 	free(b);
 }
 
-static struct attach_closer *closer_new(void)
+static struct attach_closer *closer_new(GThreadPool *shared)
 {
 	struct attach_closer *c = calloc(1, sizeof(*c));
 
@@ -380,7 +390,11 @@ static struct attach_closer *closer_new(void)
 		return NULL;
 	g_mutex_init(&c->mu);
 	g_cond_init(&c->done);
-	c->pool = g_thread_pool_new(close_links, NULL, 1, TRUE, NULL);
+	c->pool = shared;
+	if (!c->pool) {
+		c->pool = g_thread_pool_new(close_links, NULL, 8, FALSE, NULL);
+		c->own_pool = true;
+	}
 	if (!c->pool) {
 		free(c);
 		return NULL;
@@ -388,8 +402,19 @@ static struct attach_closer *closer_new(void)
 	return c;
 }
 
-/* Hand the links of the sets, entries (or RETs, or both), to the closing thread. */
-static void detach_pass(struct attach *a, int sets, bool entry, bool both)
+/* The owner's closing threads, for the attaches that share its object. */
+static GThreadPool *closer_pool(struct attach *owner)
+{
+	if (!owner->closer)
+		owner->closer = closer_new(owner->shared_pool);
+	return owner->closer ? owner->closer->pool : NULL;
+}
+
+/*
+ * Hand the links of the sets, entries (or RETs, or both), to the closing threads; now: close
+ * them here, before returning.
+ */
+static void detach_pass(struct attach *a, int sets, bool entry, bool both, bool now)
 {
 	struct close_batch *b = calloc(1, sizeof(*b) + (size_t)a->nlinks * sizeof(b->links[0]));
 	int k = 0;
@@ -407,7 +432,7 @@ static void detach_pass(struct attach *a, int sets, bool entry, bool both)
 		if (a->links[i].link)
 			a->links[k++] = a->links[i];
 	a->nlinks = k;
-	if (b && b->n && (a->closer || (a->closer = closer_new()))) {
+	if (b && b->n && !now && (a->closer || (a->closer = closer_new(a->shared_pool)))) {
 		b->c = a->closer;
 		g_mutex_lock(&a->closer->mu);
 		a->closer->pending += b->n;
@@ -433,10 +458,10 @@ void attach_detach(struct attach *a, int sets)
 	 */
 	a->cfg.off_mask |= (__u32)sets;
 	if (a->skel && a->pid && !write_cfg(a, err, sizeof(err))) {
-		detach_pass(a, sets, true, true);
+		detach_pass(a, sets, true, true, false);
 	} else {
-		detach_pass(a, sets, true, false);
-		detach_pass(a, sets, false, false);
+		detach_pass(a, sets, true, false, true);	/* in order: entries gone first */
+		detach_pass(a, sets, false, false, false);
 	}
 	a->last_detach_s = mono_s() - t0;
 }
@@ -558,7 +583,8 @@ void attach_close(struct attach *a)
 	attach_detach(a, ATTACH_ALL);
 	attach_detach_wait(a);
 	if (a->closer) {
-		g_thread_pool_free(a->closer->pool, FALSE, TRUE);
+		if (a->closer->own_pool)
+			g_thread_pool_free(a->closer->pool, FALSE, TRUE);
 		g_mutex_clear(&a->closer->mu);
 		g_cond_clear(&a->closer->done);
 		free(a->closer);

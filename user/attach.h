@@ -31,6 +31,7 @@ struct attach {
 	pid_t pid;
 	struct mw_target_cfg cfg;	/* as last written to BPF (generations) */
 	struct attach_closer *closer;	/* closes detached links off the caller's thread */
+	struct _GThreadPool *shared_pool;	/* the owner's closing threads (attach_share) */
 	int stats_fd;			/* keeps BPF run-time stats on; -1 if refused */
 	bool multi;		/* uprobe_multi links (kernel >= 6.6); else one link per uprobe */
 	bool shared;		/* skel and rb are another attach's (attach_share) */
@@ -67,7 +68,7 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
  * process watched at once needs its own; 0 is a lone capture's). Closing a detaches that
  * process and removes its state from BPF; the owner is closed last.
  */
-void attach_share(struct attach *a, const struct attach *owner, int slot);
+void attach_share(struct attach *a, struct attach *owner, int slot);
 /* Configure the target (offsets, generation) in BPF. MW_EXIT_* status. */
 int attach_configure(struct attach *a, const struct target *t, char *err, size_t errlen);
 /*

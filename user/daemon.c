@@ -148,6 +148,9 @@ static void epoch_start(struct dtarget *dt, double now)
 		if (rc != MW_EXIT_NOPROC) {
 			pr_err("PID %d: %s\n", dt->pid, err);
 			count_error(d, "attach");
+		} else {
+			pr_info("mapwatch: PID %d exited while its probes were being attached\n",
+				dt->pid);
 		}
 		dt->next_start = now + d->o.interval_s;
 		return;
@@ -473,7 +476,10 @@ static void on_watch(const struct watched *w, void *ctx)
 		rc = MW_EXIT_FAIL;
 	}
 	if (rc) {
-		if (rc != MW_EXIT_NOPROC) {
+		if (rc == MW_EXIT_NOPROC) {
+			pr_info("mapwatch: PID %d exited before it could be watched\n", w->pid);
+			count_error(d, "exited");
+		} else {
 			pr_err("not watching PID %d: %s\n", w->pid, err);
 			count_error(d, rc == MW_EXIT_UNSUPPORTED ? "unsupported" :
 				       rc == MW_EXIT_PRIV ? "permission" : "other");

@@ -339,7 +339,7 @@ static error_t daemon_parse(int key, char *arg, struct argp_state *st)
 	"once every process running at start is handled (tools/mapwatch.service).\v"            \
 	"Examples:\n  mapwatch daemon --comm myserver\n"                                        \
 	"  mapwatch daemon --all-go --check\n"                                                  \
-	"  mapwatch daemon --config /etc/mapwatch.conf --listen 0.0.0.0:27362"
+	"  mapwatch daemon --config /etc/mapwatch.conf --listen 0.0.0.0:27362\n"
 
 static struct argp daemon_argp = {
 	daemon_opts, daemon_parse, NULL, NULL, NULL, NULL, NULL,

@@ -251,6 +251,17 @@ check "a program a rule names that is not Go: one line saying so" \
 	wait_until 10 grep -q "not watching PID $ng (dnotgo, $WORK/dnotgo): not a Go program" "$WORK/d.out"
 check "  ...counted in mapwatch_attach_errors_total{reason=\"not_go\"}" \
 	wait_until 10 scrape_has 'mapwatch_attach_errors_total\{reason="not_go"\} [1-9]'
+# A Go program that exits at once (an unknown mode): whenever the daemon gets to it, one line,
+# and it runs on.
+fixture dquick 1.26
+sed -i '/budget = lots/d' "$WORK/mw.conf"
+echo "comm dquick" >>"$WORK/mw.conf"
+kill -HUP "$DPID"
+wait_until 10 bash -c "[ \$(grep -c 'configuration reloaded' '$WORK/d.out') -ge 2 ]"
+for i in 1 2 3 4 5; do "$WORK/dquick" nosuchmode >/dev/null 2>&1; done
+check "Go programs that exit as they start: one line each, and the daemon runs on" \
+	wait_until 10 bash -c "[ \$(grep -Ec 'PID [0-9]+ (exited before it could be watched|exited while its probes|no longer watched: exited)' '$WORK/d.out') -ge 5 ] && kill -0 $DPID &&
+		curl -sf --max-time 5 http://127.0.0.1:$PORT/metrics >/dev/null"
 check "a program no rule names is not watched" \
 	bash -c "sleep 2; ! grep -q 'watching PID $(pid_of dnew) ' '$WORK/d.out'"
 
