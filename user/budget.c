@@ -169,6 +169,11 @@ static double window_len(const struct budget *b, int windowed, double *cost)
 	return len;
 }
 
+bool budget_overspent(const struct budget *b, double now)
+{
+	return b->share > 0 && b->spent_s > b->share * (now - b->t0 + BUDGET_PERIOD_S / 2);
+}
+
 int budget_step(struct budget *b, double now, bool closing, double *next)
 {
 	int attached = sets_where(b, false), windowed;

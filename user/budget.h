@@ -93,6 +93,12 @@ int budget_step(struct budget *b, double now, bool closing, double *next);
  * length from here.
  */
 void budget_attached(struct budget *b, double now);
+/*
+ * Before the budget's first step (the lock baseline: classes attached whatever they cost), has
+ * the spend gone past what the budget allows by now (its rate since t0, plus half a period's
+ * allowance)? Then the baseline must end: the controller windows what costs too much.
+ */
+bool budget_overspent(const struct budget *b, double now);
 /* The share of the capture the windowed classes were attached, so far (1 if none is). */
 double budget_observed(const struct budget *b, double now);
 /* Parse "2%", "2", "0.5%" or "off" into a share of one CPU (0 for off). 0, or -1. */

@@ -21,7 +21,7 @@ void daemon_opts_init(struct daemon_opts *o)
 	o->max_maps = 50;
 	o->max_reports = 50;
 	o->interval_s = 30;
-	o->ringbuf_mb = 16;
+	o->ringbuf_mb = 4;	/* every process under a budget: a few MB/s at most */
 	detect_defaults(&o->thresholds);
 }
 

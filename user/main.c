@@ -277,7 +277,8 @@ static const struct argp_option daemon_opts[] = {
 	  "At most N map series per process (default 50; the rest are summed in one series "
 	  "labelled function=\"_other\"; 0: no limit)", 2 },
 	{ "threshold", DOPT_THRESHOLD, "NAME=VALUE", 0, "A detector threshold, as for capture", 2 },
-	{ "ringbuf-mb", DOPT_RINGBUF, "MB", 0, "Ring buffer size in MiB (default 16)", 2 },
+	{ "ringbuf-mb", DOPT_RINGBUF, "MB", 0,
+	  "Ring buffer size in MiB, a power of two (default 4: under their budgets, all processes together send a few MB/s; raise it if lost events are counted)", 2 },
 	{ "config", DOPT_CONFIG, "FILE", 0,
 	  "Read options from FILE first: one per line, the long option's name, then its value "
 	  "(\"comm = myserver\", \"budget 2%\", \"all-go\"); '#' starts a comment. The command "

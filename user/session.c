@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* One process watched under a budget: attach, windows, re-reads, and the report. */
+#include <math.h>
 #include <string.h>
 #include <time.h>
 #include "attach_mem.h"
@@ -182,7 +183,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	attach_handler_time(at, &s->ht);
 	s->next_refresh = s->t0 + 1;
 	s->maps_at = s->t0 + (baseline_s > 0 ? baseline_s : 0);
-	s->next_step = s->maps_at;
+	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
 	/* the budget runs from the start: the baseline's lock probes are paid from it too */
 	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
 	return MW_EXIT_OK;
@@ -206,8 +207,23 @@ const char *session_step(struct session *s, double now)
 		model_hot_probes(m, mono_ns(), false);
 		s->hot_closing = false;
 	}
+	/*
+	 * The lock baseline attaches the lock probes whatever they cost: on a program whose locks
+	 * are contended all the time they can cost most of a CPU. Priced every 10 ms; once they
+	 * cost more than the budget allows, the baseline ends and the controller windows them.
+	 */
+	if (!s->maps && s->b.share > 0 && now >= s->next_step && now < s->maps_at) {
+		tick(s, now);
+		if (budget_overspent(&s->b, now)) {
+			pr_debug("budget %d: %.3f s: the lock baseline cost %.4f s: ended early\n",
+				 s->t->pid, now - s->t0, s->b.spent_s);
+			s->maps_at = now;
+		}
+		s->next_step = fmin(now + 0.01, s->maps_at);
+	}
 	if (!s->maps && now >= s->maps_at) {
 		s->maps = true;
+		s->next_step = now;
 		m->baseline_ns = s->maps_at > s->t0 ? mono_ns() - m->start_ns : 0;
 		s->meta.lock_baseline_s = (double)m->baseline_ns / 1e9;
 	}

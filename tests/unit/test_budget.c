@@ -248,6 +248,21 @@ static void short_capture_opens_a_window(void)
 	EXPECT_MSG(b.spent_s <= 0.02 * 0.5 * 1.2 + 0.01, "spent %.4f s", b.spent_s);
 }
 
+/* The lock baseline is priced too: past the budget's rate and half a period, it must end. */
+static void baseline_overspend_is_seen(void)
+{
+	struct budget b;
+
+	budget_init(&b, 0.02, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
+	budget_account(&b, MW_CLASS_LOCK, 0.1, 1000, 0.005);
+	EXPECT(!budget_overspent(&b, 0.1));	/* 5 ms: within 0.02 * (0.1 + 0.5) */
+	budget_account(&b, MW_CLASS_LOCK, 0.1, 100000, 0.08);
+	EXPECT(budget_overspent(&b, 0.2));	/* 85 ms: a lock contended all the time */
+	budget_init(&b, 0, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
+	budget_account(&b, MW_CLASS_LOCK, 0.1, 100000, 1);
+	EXPECT(!budget_overspent(&b, 0.2));	/* no budget: nothing is too much */
+}
+
 static void parses_budgets(void)
 {
 	double v;
@@ -267,7 +282,7 @@ int main(void)
 		CASE(quiet_program_keeps_everything_attached), CASE(dearer_window_closes_early),
 		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
 		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
-		CASE(short_capture_opens_a_window),
+		CASE(short_capture_opens_a_window), CASE(baseline_overspend_is_seen),
 	};
 
 	return check_run("budget", cases, sizeof(cases) / sizeof(cases[0]));
