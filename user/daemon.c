@@ -572,6 +572,18 @@ static void on_disc(const struct disc_event *ev, void *ctx)
 		if (!proc_stat_read(ev->pid, comm, &state, &flags, &start) && strcmp(comm, ev->comm))
 			return;
 		v = watchset_exec(&d->ws, ev->pid, ev->start, &pf);
+		if (v == WATCH_GONE) {
+			/* gone before it could be read: said if its name is one a rule wants */
+			bool named = false;
+
+			for (guint i = 0; i < d->rules->comms->len; i++)
+				named |= !strcmp(g_ptr_array_index(d->rules->comms, i), ev->comm);
+			if (named) {
+				pr_info("mapwatch: PID %d (%s) exited before it could be watched\n",
+					ev->pid, ev->comm);
+				count_error(d, "exited");
+			}
+		}
 		not_watched(d, v, &pf);
 	}
 }
