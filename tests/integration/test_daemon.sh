@@ -142,8 +142,8 @@ for run in 1 2 3; do
 done
 check "go1.22 (hmap) racing writers: concurrent_write in the findings gauge (run $run)" \
 	has_series "mapwatch_findings\{pid=\"$p\",kind=\"concurrent_write\"\} [1-9]"
-check "  ...and concurrent writes counted at the map's creation site (main.newCrashMap)" \
-	has_series "mapwatch_map_concurrent_writes_total\{pid=\"$p\",function=\"main.newCrashMap\",.*\} [1-9]"
+check "  ...and concurrent writes counted at the map's creation site (main.newRacyMap)" \
+	has_series "mapwatch_map_concurrent_writes_total\{pid=\"$p\",function=\"main.newRacyMap\",.*\} [1-9]"
 p=$(pid_of dshrink)
 check "go1.24 noswiss (hmap) emptied map: no_shrink in the findings gauge" \
 	wait_until 30 scrape_has "mapwatch_findings\{pid=\"$p\",kind=\"no_shrink\"\} [1-9]"
@@ -225,13 +225,13 @@ r=$(ls "$S"/mapwatch-*-"$p"-fatal.json 2>/dev/null | head -1)
 check "  ...that says the target died of it" \
 	jq_true "$r" '.target_died.message == "concurrent map writes"'
 sites=$(jq -r '[.findings[] | select(.kind == "concurrent_write")][0] | [.sites[].function] | unique | join(" ")' "$r" 2>/dev/null)
-check "  ...both writers' sites: $sites" bash -c "[[ '$sites' == *main.crashA* && '$sites' == *main.crashB* ]]"
-check "  ...and the map (its address, made in main.newCrashMap)" \
+check "  ...both writers' sites: $sites" bash -c "[[ '$sites' == *main.racyA* && '$sites' == *main.racyB* ]]"
+check "  ...and the map (its address, made in main.newRacyMap)" \
 	jq_true "$r" '[.findings[] | select(.kind == "concurrent_write")][0] |
-		(.map != null) and (.summary | test("made in main.newCrashMap"))'
+		(.map != null) and (.summary | test("made in main.newRacyMap"))'
 "$MW" report "$r" >"$WORK/report.txt" 2>&1
 check "  ...readable with mapwatch report" \
-	grep -q 'concurrent_write.*main.crash' "$WORK/report.txt"
+	grep -q 'concurrent_write.*main.racy' "$WORK/report.txt"
 
 # SIGHUP: the config file is read again; a program it now names is watched.
 echo "comm dlate" >>"$WORK/mw.conf"
