@@ -69,6 +69,7 @@ struct dtarget {
 	unsigned epochs;
 	/* published: cumulative, or as the last epoch ended */
 	GHashTable *sites;		/* label key -> struct dsite */
+	GHashTable *site_types;		/* "function\x1ffile\x1fline" -> the type seen made there */
 	GHashTable *findings;		/* kind (interned) -> count in the last epoch */
 	GHashTable *written;		/* kinds whose evidence is on disk */
 	struct mx_hist lock_wait;
@@ -168,19 +169,31 @@ static void epoch_start(struct dtarget *dt, double now)
 		dt->epoch_end = now;
 }
 
-static char *site_key(const char *fn, const char *file, int line, const char *type)
-{
-	return g_strdup_printf("%s\x1f%s\x1f%d\x1f%s", fn ? fn : "", file ? file : "", line, type);
-}
-
 static struct dsite *site_get(struct dtarget *dt, const struct frame_sym *at, bool known,
 			      const char *type)
 {
 	const char *fn = known ? at->function : NULL, *file = known ? at->file : NULL;
 	int line = known ? at->line : 0;
-	char *key = site_key(fn, file, line, type[0] ? type : "?");
-	struct dsite *s = g_hash_table_lookup(dt->sites, key);
+	char *where = g_strdup_printf("%s\x1f%s\x1f%d", fn ? fn : "", file ? file : "", line);
+	const char *ty;
+	char *key;
+	struct dsite *s;
 
+	/*
+	 * A map made by makemap_small has no type until it is written: one not written while
+	 * watched takes the type seen made at the same site, not a series of its own.
+	 */
+	if (type[0]) {
+		ty = g_intern_string(type);
+		if (known)
+			g_hash_table_insert(dt->site_types, g_strdup(where), (gpointer)ty);
+	} else {
+		ty = known ? g_hash_table_lookup(dt->site_types, where) : NULL;
+		ty = ty ? ty : g_intern_string("?");
+	}
+	key = g_strdup_printf("%s\x1f%s", where, ty);
+	g_free(where);
+	s = g_hash_table_lookup(dt->sites, key);
 	if (s) {
 		g_free(key);
 		return s;
@@ -190,7 +203,7 @@ static struct dsite *site_get(struct dtarget *dt, const struct frame_sym *at, bo
 	s->function = fn;
 	s->file = file;
 	s->line = line;
-	s->type = g_intern_string(type[0] ? type : "?");
+	s->type = ty;
 	g_hash_table_insert(dt->sites, key, s);
 	return s;
 }
@@ -446,6 +459,7 @@ static void target_free(struct dtarget *dt)
 	if (dt->slot > 0)
 		dt->d->slots &= ~(1ULL << dt->slot);
 	g_hash_table_unref(dt->sites);
+	g_hash_table_unref(dt->site_types);
 	g_hash_table_unref(dt->findings);
 	g_hash_table_unref(dt->written);
 	g_free(dt);
@@ -465,6 +479,7 @@ static void on_watch(const struct watched *w, void *ctx)
 	snprintf(dt->exe, sizeof(dt->exe), "%s", w->facts.exe);
 	snprintf(dt->go_version, sizeof(dt->go_version), "%s", w->facts.go_version);
 	dt->sites = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	dt->site_types = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	dt->findings = g_hash_table_new(g_direct_hash, g_direct_equal);
 	dt->written = g_hash_table_new(g_str_hash, g_str_equal);
 	rc = bin_get(d, w, &dt->bin, err, sizeof(err));
@@ -486,6 +501,7 @@ static void on_watch(const struct watched *w, void *ctx)
 		}
 		bin_unref(d, dt->bin);
 		g_hash_table_unref(dt->sites);
+		g_hash_table_unref(dt->site_types);
 		g_hash_table_unref(dt->findings);
 		g_hash_table_unref(dt->written);
 		g_free(dt);
