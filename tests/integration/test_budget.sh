@@ -146,7 +146,7 @@ if CONTEND_FOR=16s start_fixture "$D" "$MW_FIXTURES/$go/findings.pie-stripped" b
 	before=$(rates "$D/fix.out" 3 "$n0")
 	during=$(rates "$D/fix.out" $((n0 + 2)) $((n1 - 1)))
 	after=$(rates "$D/fix.out" $((n1 + 2)) '$')
-	base=$(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.0f", a > 0 ? (a + b) / 2 : b }')
+	base=$(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.0f", (a > 0 ? (a + b) / 2 : b) }')
 	echo "# busy go$go: $before writes/s before, $during during the capture, $after after" \
 		"($(jq -c '.overhead.budget | [.spent_cpu_s, .allowed_cpu_s, .windows]' "$D/r.json"))"
 	check "busy go$go: >= 0.95x throughput during a default capture (vs before and after)" \
