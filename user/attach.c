@@ -12,6 +12,7 @@
 #include "disasm.h"
 #include "log.h"
 #include "mapwatch.skel.h"
+#include "mono.h"
 #include "mwerr.h"
 
 /*
@@ -215,14 +216,6 @@ static void forget_target(struct attach *a)
 	purge_tgid(a->skel->maps.inflight, a->pid);
 	purge_tgid(a->skel->maps.writers, a->pid);
 	purge_tgid(a->skel->maps.stacked, a->pid);
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* One uprobe_multi link for the entries (or the RETs) of the plan's probes in the sets. */

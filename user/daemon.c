@@ -499,12 +499,7 @@ static void on_watch(const struct watched *w, void *ctx)
 			count_error(d, rc == MW_EXIT_UNSUPPORTED ? "unsupported" :
 				       rc == MW_EXIT_PRIV ? "permission" : "other");
 		}
-		bin_unref(d, dt->bin);
-		g_hash_table_unref(dt->sites);
-		g_hash_table_unref(dt->site_types);
-		g_hash_table_unref(dt->findings);
-		g_hash_table_unref(dt->written);
-		g_free(dt);
+		target_free(dt);	/* nothing attached yet: frees what was made */
 		return;
 	}
 	attach_share(&dt->at, &d->hub, dt->slot);
@@ -568,12 +563,8 @@ static void on_disc(const struct disc_event *ev, void *ctx)
 	if (ev->kind == DISC_EXIT) {
 		watchset_exit(&d->ws, ev->pid, ev->start, ev->exit_code);
 	} else if (ev->kind == DISC_FOUND) {
-		if (!watchset_find(&d->ws, ev->pid)) {
-			v = watchset_exec(&d->ws, ev->pid, ev->start, &pf);
-			not_watched(d, v, &pf);
-		} else {
-			watchset_found(&d->ws, ev->pid, ev->start);
-		}
+		v = watchset_found(&d->ws, ev->pid, ev->start, &pf);
+		not_watched(d, v, &pf);
 	} else {
 		char comm[16];
 		char state;

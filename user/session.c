@@ -8,22 +8,6 @@
 #include "mwerr.h"
 #include "session.h"
 
-double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* An attach that failed because the target exited meanwhile is "no such process". */
 static int attach_failed(pid_t pid, int rc, const char *err)
 {

@@ -16,6 +16,7 @@
 #include "budget.h"
 #include "detect/detect.h"
 #include "model.h"
+#include "mono.h"
 #include "probeplan.h"
 #include "report.h"
 #include "target.h"
@@ -75,9 +76,5 @@ void session_stop(struct session *s, const char *end_reason, double wait_s);
 json_object *session_report(struct session *s, const struct detect_opts *thresholds,
 			    json_object **findings);
 void session_free(struct session *s);
-
-/* CLOCK_MONOTONIC, in seconds and ns. */
-double mono_s(void);
-uint64_t mono_ns(void);
 
 #endif

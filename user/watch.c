@@ -395,15 +395,18 @@ enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long l
 	return v;
 }
 
-enum watch_verdict watchset_found(struct watchset *ws, pid_t pid, unsigned long long start)
+enum watch_verdict watchset_found(struct watchset *ws, pid_t pid, unsigned long long start,
+				  struct proc_facts *pf)
 {
 	const struct watched *w = g_hash_table_lookup(ws->by_pid, GINT_TO_POINTER(pid));
-	struct proc_facts pf;
+	struct proc_facts local, *f = pf ? pf : &local;
 
-	if (w && w->start == start && !proc_facts_read(pid, &pf) && pf.start == w->start &&
-	    pf.dev == w->facts.dev && pf.ino == w->facts.ino)
+	if (w && w->start == start && !proc_facts_read(pid, f) && f->start == w->start &&
+	    f->dev == w->facts.dev && f->ino == w->facts.ino) {
+		*f = w->facts;
 		return WATCH_YES;
-	return watchset_exec(ws, pid, start, NULL);
+	}
+	return watchset_exec(ws, pid, start, pf);
 }
 
 bool watchset_exit(struct watchset *ws, pid_t pid, unsigned long long start, int status)

@@ -114,9 +114,10 @@ enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long l
 				 struct proc_facts *pf);
 /*
  * A process found running (a scan of /proc): as watchset_exec, but one already watched with
- * the same executable is left as it is (a scan is not an exec).
+ * the same executable is left as it is (a scan is not an exec). Facts in pf if not NULL.
  */
-enum watch_verdict watchset_found(struct watchset *ws, pid_t pid, unsigned long long start);
+enum watch_verdict watchset_found(struct watchset *ws, pid_t pid, unsigned long long start,
+				  struct proc_facts *pf);
 /* A process exited: unwatched if it is the one watched under that PID. */
 bool watchset_exit(struct watchset *ws, pid_t pid, unsigned long long start, int status);
 /* Unwatch every process whose pidfd says it has exited (its exit event lost). */
