@@ -42,8 +42,8 @@ CORE_SRCS := $(GOBIN_SRCS) user/dwarf_layout.c user/probes.c user/disasm.c user/
 	     user/symbolize.c user/budget.c user/model.c user/report_json.c user/report_read.c user/report_text.c \
 	     user/report_graph.c user/target.c $(wildcard user/detect/*.c)
 APP_SRCS := $(CORE_SRCS) user/attach.c user/attach_mem.c user/session.c user/capture.c user/daemon.c user/info.c user/report_cmd.c user/main.c
-# The daemon's building blocks (README: Daemon building blocks): linked into ./mapwatch and
-# into the unit tests, not yet a command.
+# The daemon's building blocks (README: The daemon), apart from the daemon
+# itself (user/daemon.c, which needs BPF): linked into ./mapwatch and into the unit tests.
 DAEMON_SRCS := user/discover.c user/watch.c user/metrics.c user/httpd.c user/sdnotify.c user/daemon_opts.c
 APP_SRCS += $(DAEMON_SRCS)
 CORE_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CORE_SRCS))

@@ -222,7 +222,7 @@ int cmd_capture(const struct capture_opts *o)
 		goto out;
 	}
 	pr_info("mapwatch: watching PID %d (%s, %s maps): %d runtime functions, %d uprobes, %s; "
-		"%.0f s, Ctrl-C to stop early\n",
+		"%.6g s, Ctrl-C to stop early\n",
 		o->pid, t.gb.bi.version, impl_name(t.layout->impl), plan.usable, plan.uprobes,
 		o->budget > 0 ? "within a budget" : "all attached (no budget)", o->duration_s);
 	if (o->budget > 0)

@@ -11,7 +11,7 @@
 /* An attach that failed because the target exited meanwhile is "no such process". */
 static int attach_failed(pid_t pid, int rc, const char *err)
 {
-	if (!target_alive_settled(pid)) {
+	if (!target_staying(pid)) {
 		pr_err("PID %d exited while mapwatch was attaching its probes\n", pid);
 		return MW_EXIT_NOPROC;
 	}
@@ -151,7 +151,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 		rc = attach_target(at, t, plan, ATTACH_CORE | ATTACH_LOCKS, err, errlen);
 	s->sets = (ATTACH_CORE | ATTACH_LOCKS) & s->present;
 	if (rc) {
-		if (!target_alive_settled(t->pid)) {
+		if (!target_staying(t->pid)) {
 			snprintf(err, errlen, "PID %d exited while mapwatch was attaching its probes",
 				 t->pid);
 			rc = MW_EXIT_NOPROC;

@@ -141,7 +141,7 @@ int target_open_pid(struct target *t, pid_t pid, char *err, size_t errlen)
 		r = MW_EXIT_FAIL;
 	}
 	/* Whatever failed, a process that is gone meanwhile is "no such process". */
-	if (r && !target_alive_settled(pid)) {
+	if (r && !target_staying(pid)) {
 		snprintf(err, errlen, "PID %d exited while mapwatch was reading it", pid);
 		return MW_EXIT_NOPROC;
 	}
@@ -177,19 +177,6 @@ void target_close(struct target *t)
 	gobin_close(&t->gb);
 }
 
-bool target_alive_settled(pid_t pid)
-{
-	/* A process in the middle of exiting has lost its memory before it is a zombie. */
-	for (int i = 0; i < 20; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-		if (!target_alive(pid))
-			return false;
-		nanosleep(&ts, NULL);
-	}
-	return true;
-}
-
 bool target_alive(pid_t pid)
 {
 	char path[64], buf[512], *p;
@@ -205,4 +192,29 @@ bool target_alive(pid_t pid)
 	buf[n] = 0;
 	p = strrchr(buf, ')');	/* comm may contain spaces and parentheses */
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* The kernel's PF_EXITING (include/linux/sched.h): set by do_exit() before it drops the mm. */
+#define MW_PF_EXITING 0x4u
+
+bool target_staying(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned int flags;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* after comm: state ppid pgrp session tty_nr tpgid flags */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+		return false;
+	return !(flags & MW_PF_EXITING);
 }

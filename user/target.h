@@ -34,7 +34,11 @@ int target_share(struct target *t, const struct target *base, pid_t pid, char *e
 		 size_t errlen);
 /* Still running (not gone, not a zombie)? */
 bool target_alive(pid_t pid);
-/* Still running 200 ms from now (for a failure that an exiting process would explain)? */
-bool target_alive_settled(pid_t pid);
+/*
+ * Running and not on its way out? For a failure that an exiting process would explain: a
+ * process loses its memory before it is a zombie, but every thread of it is marked exiting
+ * (the leader's flag is the one read) before that, so the answer needs no wait.
+ */
+bool target_staying(pid_t pid);
 
 #endif

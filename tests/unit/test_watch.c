@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "discover.h"
+#include "target.h"
 #include "watch.h"
 
 static struct proc_facts facts(pid_t pid, const char *comm, const char *exe, enum go_kind go)
@@ -200,6 +201,22 @@ static pid_t child(void)
 	return p;
 }
 
+/* target_staying: answered from /proc at once (the daemon's loop never sleeps on it). */
+static void staying(void)
+{
+	pid_t c = child();
+	siginfo_t si;
+
+	EXPECT(target_staying(getpid()));
+	EXPECT(target_staying(c));
+	kill(c, SIGKILL);
+	/* a zombie, not reaped yet */
+	EXPECT(waitid(P_PID, c, &si, WEXITED | WNOWAIT) == 0);
+	EXPECT(target_alive(c) == false && target_staying(c) == false);
+	waitpid(c, NULL, 0);
+	EXPECT(!target_staying(c));
+}
+
 static void pidfd_lifecycle(void)
 {
 	struct watch_rules r;
@@ -286,7 +303,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(rule_parsing), CASE(decisions), CASE(go_binaries), CASE(not_go),
-		CASE(go_too_old), CASE(pidfd_lifecycle), CASE(pid_reused),
+		CASE(go_too_old), CASE(pidfd_lifecycle), CASE(pid_reused), CASE(staying),
 	};
 
 	return check_run("watch", cases, sizeof(cases) / sizeof(cases[0]));
