@@ -125,6 +125,22 @@ start_maploop() {
 	ML_IN=${MLP[1]} ML_OUT=${MLP[0]}
 }
 
+# start_ml NAME [VAR=VALUE...]: a maploop process (with that environment) driven through two
+# fifos, for benchmarks that run two at once; sets ML_<NAME>_{PID,IN,OUT}.
+start_ml() {
+	local fin=$WORK/$1.in fout=$WORK/$1.out line fdi fdo name=$1
+	shift
+	mkfifo "$fin" "$fout"
+	env "$@" "$MAPLOOP" <"$fin" >"$fout" 2>/dev/null &
+	PIDS+=("$!")
+	printf -v "ML_${name}_PID" %s "$!"
+	exec {fdi}>"$fin" {fdo}<"$fout"
+	printf -v "ML_${name}_IN" %s "$fdi"
+	printf -v "ML_${name}_OUT" %s "$fdo"
+	read -r -t 10 line <&"$fdo" || fail "maploop did not start"
+	[ "${line% *}" = ready ] || fail "maploop said: $line"
+}
+
 # ml COMMAND [TICKS_FILE]: tick lines (heavy) go to TICKS_FILE. ml_send and ml_wait are
 # its halves, to do something else while the command runs.
 ml() {
