@@ -88,14 +88,26 @@ static int check_output(const char *path, char *err, size_t errlen)
 {
 	int fd;
 
+	bool made = false;
+
 	if (!path || !strcmp(path, "-"))
 		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	/*
+	 * Tried, not left behind: a capture killed before its end (SIGKILL) must not leave an
+	 * empty file where a report was asked for (the report itself is written atomically).
+	 */
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		made = fd >= 0;
+	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	close(fd);
+	if (made)
+		unlink(path);
 	return 0;
 }
 
