@@ -177,21 +177,30 @@ void target_close(struct target *t)
 	gobin_close(&t->gb);
 }
 
-bool target_alive(pid_t pid)
+/* /proc/PID/stat from the state field on (comm may hold spaces and parentheses), or NULL. */
+static const char *stat_from_state(pid_t pid, char *buf, size_t len)
 {
-	char path[64], buf[512], *p;
+	char path[64], *p;
 	FILE *f;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+		return NULL;
+	n = fread(buf, 1, len - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	p = strrchr(buf, ')');	/* comm may contain spaces and parentheses */
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+bool target_alive(pid_t pid)
+{
+	char buf[512];
+	const char *st = stat_from_state(pid, buf, sizeof(buf));
+
+	return st && *st != 'Z' && *st != 'X';
 }
 
 /* The kernel's PF_EXITING (include/linux/sched.h): set by do_exit() before it drops the mm. */
@@ -199,22 +208,13 @@ bool target_alive(pid_t pid)
 
 bool target_staying(pid_t pid)
 {
-	char path[64], buf[512], *p;
+	char buf[512];
+	const char *st = stat_from_state(pid, buf, sizeof(buf));
 	unsigned int flags;
-	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	/* after comm: state ppid pgrp session tty_nr tpgid flags */
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (!st || *st == 'Z' || *st == 'X' ||
+	    sscanf(st, "%*c %*d %*d %*d %*d %*d %u", &flags) != 1)
 		return false;
 	return !(flags & MW_PF_EXITING);
 }
