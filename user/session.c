@@ -283,7 +283,6 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 	memcpy(meta->stats, st, sizeof(st));
 	meta->events_lost = s->at->shared ? attach_lost(s->at) :
 					    st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
-	meta->probe_hits = st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS];
 	meta->budget = &s->b;
 	meta->handler_entry_s = s->ht.entry_runs ?
 					(double)s->ht.entry_ns * 1e-9 / (double)s->ht.entry_runs : -1;
@@ -291,12 +290,15 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 				      (double)s->ht.ret_ns * 1e-9 / (double)s->ht.ret_runs : -1;
 	meta->plan = s->plan;
 	attach_fn_hits(s->at, meta->fn_hits);
-	for (int i = 0; i < MW_MAX_FN * 2; i++)
+	/*
+	 * This process's hits, from its own counters: the global ones (stats) also count other
+	 * processes of the same file, which the uprobes trap as well, and in the daemon every
+	 * process shares them.
+	 */
+	meta->probe_hits = 0;
+	for (int i = 0; i < MW_MAX_FN * 2; i++) {
 		meta->fn_hits[i] -= s->hits0[i];
-	if (s->at->shared) {	/* the object's counters are every process's: this one's hits */
-		meta->probe_hits = 0;
-		for (int i = 0; i < MW_MAX_FN * 2; i++)
-			meta->probe_hits += meta->fn_hits[i];
+		meta->probe_hits += meta->fn_hits[i];
 	}
 	meta->probes_off_s = (double)m->baseline_ns / 1e9;
 	meta->uprobes = s->plan->uprobes;
