@@ -109,23 +109,13 @@ struct {
 } stats SEC(".maps");
 
 /*
- * Hits per process and probe point: [(slot * MW_MAX_FN + fn) * 2] entry, [... + 1] RET (what
- * each process's budget is priced on).
+ * Hits per process and probe point, [(slot * MW_MAX_FN + fn) * 2] entry, [... + 1] RET (what
+ * each process's budget is priced on), and records lost per process (ring buffer or
+ * in-flight table full), by slot. Global data, not per-CPU maps: user space reads them from
+ * its own mapping of .bss, without a system call, at every step of every watched process.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MW_MAX_TARGETS * MW_MAX_FN * 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} fn_hits SEC(".maps");
-
-/* Records lost per process (ring buffer or in-flight table full), by slot. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MW_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
+__u64 fn_hits[MW_MAX_TARGETS * MW_MAX_FN * 2];
+__u64 lost[MW_MAX_TARGETS];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -145,22 +135,17 @@ static __always_inline void stat_inc(__u32 idx)
 
 static __always_inline void fn_hit(const struct mw_target_cfg *cfg, __u64 ck, __u32 ret)
 {
-	__u32 idx = ((cfg->slot % MW_MAX_TARGETS) * MW_MAX_FN + MW_CK_FN(ck) % MW_MAX_FN) * 2 + ret;
-	__u64 *v = bpf_map_lookup_elem(&fn_hits, &idx);
+	__u32 idx = ((cfg->slot % MW_MAX_TARGETS) * MW_MAX_FN + MW_CK_FN(ck) % MW_MAX_FN) * 2 +
+		    (ret & 1);
 
-	if (v)
-		*v += 1;
+	__sync_fetch_and_add(&fn_hits[idx], 1);
 }
 
 /* A record of this process lost: counted globally (stats) and for the process. */
 static __always_inline void lose(__u32 slot, __u32 why)
 {
-	__u32 idx = slot % MW_MAX_TARGETS;
-	__u64 *v = bpf_map_lookup_elem(&lost, &idx);
-
 	stat_inc(why);
-	if (v)
-		*v += 1;
+	__sync_fetch_and_add(&lost[slot % MW_MAX_TARGETS], 1);
 }
 
 /* The goroutine id, or 0 if it cannot be read (goids start at 1). */

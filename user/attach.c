@@ -16,6 +16,17 @@
 #include "mwerr.h"
 
 /*
+ * The BPF programs' run times (attach_handler_time) are the object's, the same for every
+ * process that shares it, and the daemon asks at every step of every process: they are read
+ * at most every 5 ms. Forgotten when the object is destroyed.
+ */
+static struct {
+	const struct mapwatch_bpf *skel;
+	double at;
+	struct handler_time h;
+} ht_cache;
+
+/*
  * libbpf speaks only with -v (its debug output with -vv): every failure reaches the user as
  * mapwatch's own one line, which says what to do.
  */
@@ -30,6 +41,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static int load_skel(struct attach *a, size_t ringbuf_bytes, bool multi, char *err,
 		     size_t errlen)
 {
+	if (ht_cache.skel == a->skel)
+		ht_cache.skel = NULL;
 	mapwatch_bpf__destroy(a->skel);
 	a->skel = mapwatch_bpf__open();
 	if (!a->skel) {
@@ -542,21 +555,26 @@ static void percpu_sum(const struct bpf_map *map, __u32 first, __u32 n, uint64_t
 	free(vals);
 }
 
+/* Counters BPF adds to (global data): read from user space's mapping of them. */
+static uint64_t counter(const volatile __u64 *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
 void attach_fn_hits(const struct attach *a, uint64_t out[MW_MAX_FN * 2])
 {
 	memset(out, 0, sizeof(uint64_t) * MW_MAX_FN * 2);
-	if (a->skel)
-		percpu_sum(a->skel->maps.fn_hits, (__u32)(a->slot * MW_MAX_FN * 2), MW_MAX_FN * 2,
-			   out);
+	if (!a->skel || !a->skel->bss)
+		return;
+	for (int i = 0; i < MW_MAX_FN * 2; i++)
+		out[i] = counter(&a->skel->bss->fn_hits[a->slot * MW_MAX_FN * 2 + i]);
 }
 
 uint64_t attach_lost(const struct attach *a)
 {
-	uint64_t n = 0;
-
-	if (a->skel)
-		percpu_sum(a->skel->maps.lost, (__u32)a->slot, 1, &n);
-	return n - a->lost0;
+	if (!a->skel || !a->skel->bss)
+		return 0;
+	return counter(&a->skel->bss->lost[a->slot]) - a->lost0;
 }
 
 void attach_stats(const struct attach *a, uint64_t out[MW_STAT__MAX])
@@ -588,6 +606,8 @@ void attach_close(struct attach *a)
 		if (a->stats_fd > 0)	/* 0: a zeroed struct never loaded */
 			close(a->stats_fd);
 		ring_buffer__free(a->rb);
+		if (ht_cache.skel == a->skel)
+			ht_cache.skel = NULL;
 		mapwatch_bpf__destroy(a->skel);
 	}
 	memset(a, 0, sizeof(*a));
@@ -702,11 +722,16 @@ struct hit_cost attach_calibrate(struct attach *a)
 bool attach_handler_time(const struct attach *a, struct handler_time *h)
 {
 	const struct mapwatch_bpf *k = a->skel;
+	double now = mono_s();
 	uint64_t ns, runs;
 
 	memset(h, 0, sizeof(*h));
 	if (!k || a->stats_fd <= 0)
 		return false;
+	if (ht_cache.skel == k && now - ht_cache.at < 0.005) {
+		*h = ht_cache.h;
+		return true;
+	}
 	prog_time(a->multi ? k->progs.mw_entry_multi : k->progs.mw_entry, &h->entry_ns,
 		  &h->entry_runs);
 	prog_time(a->multi ? k->progs.mw_ret_multi : k->progs.mw_ret, &h->ret_ns, &h->ret_runs);
@@ -719,5 +744,8 @@ bool attach_handler_time(const struct attach *a, struct handler_time *h)
 		h->ret_ns += ns;
 		h->ret_runs += runs;
 	}
+	ht_cache.skel = k;
+	ht_cache.at = now;
+	ht_cache.h = *h;
 	return true;
 }
