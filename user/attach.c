@@ -452,6 +452,16 @@ static void detach_pass(struct attach *a, int sets, bool entry, bool both, bool 
 	}
 }
 
+int attach_sets(const struct attach *a)
+{
+	int sets = 0;
+
+	for (int i = 0; i < a->nlinks; i++)
+		if (a->links[i].link)
+			sets |= a->links[i].set;
+	return sets;
+}
+
 void attach_detach(struct attach *a, int sets)
 {
 	double t0 = mono_s();

@@ -56,6 +56,8 @@ enum attach_set {
 	ATTACH_MAPS = ATTACH_MAKE | ATTACH_WRITES | ATTACH_SYNCOPS,
 	ATTACH_ALL = ATTACH_CORE | ATTACH_LOCKS | ATTACH_MAPS,
 };
+/* The sets with links attached now (not being closed). */
+int attach_sets(const struct attach *a);
 /* Which set a probe point belongs to. */
 int attach_set_of(int probe_id);
 

@@ -129,6 +129,8 @@ static double share_for(const struct daemon *d)
 	return d->o.budget < d->o.host_budget / n ? d->o.budget : d->o.host_budget / n;
 }
 
+static void epoch_end(struct dtarget *dt, const char *why, double now);
+
 static void epoch_start(struct dtarget *dt, double now)
 {
 	struct daemon *d = dt->d;
@@ -142,6 +144,25 @@ static void epoch_start(struct dtarget *dt, double now)
 
 	rc = session_start(&dt->s, &dt->at, &dt->t, &dt->bin->plan, share_for(d), d->cost, base, err,
 			   sizeof(err));
+	if (rc == MW_EXIT_NOPROC) {
+		/*
+		 * It died as the epoch began. The core probes stayed on from the last epoch: if it
+		 * died of a fatal error, the record is waiting, and its report is written.
+		 */
+		model_share_pc_cache(&dt->s.model, dt->bin->pc_sites);
+		if (dt->carried) {
+			model_take_carried(&dt->s.model, dt->carried);
+			dt->carried = NULL;
+		}
+		dt->live = true;
+		attach_poll(&d->hub, 0);
+		dt->live = false;
+		if (dt->s.model.fatal) {
+			dt->live = true;
+			epoch_end(dt, "target exited", now);
+			return;
+		}
+	}
 	if (rc) {
 		attach_detach(&dt->at, ATTACH_ALL);
 		session_free(&dt->s);
@@ -358,6 +379,12 @@ static void epoch_end(struct dtarget *dt, const char *why, double now)
 	json_object *doc, *findings;
 	bool fatal = dt->s.model.fatal, fresh = false;
 
+	/*
+	 * An epoch that rolls over into the next keeps runtime.fatal and runtime.gopanic probed:
+	 * a process that dies between two epochs (a detach of the map probes can be what tips a
+	 * racing program over) still leaves its evidence.
+	 */
+	dt->s.keep = !fatal && !strcmp(why, "duration") ? ATTACH_CORE : 0;
 	session_stop(&dt->s, why, -1);
 	doc = session_report(&dt->s, &dt->d->o.thresholds, &findings);
 	publish(dt, findings);

@@ -146,9 +146,27 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	model_init(&s->model, &t->gb, t->layout, t->bias);
 	model_use_heap(&s->model, t->heap);
 	price_traps(s, cost);
+	/*
+	 * Started before the attach: a session whose attach failed because the target died can
+	 * still be stopped and reported (the daemon's core probes stay on between its sessions,
+	 * and runtime.fatal's record may be waiting).
+	 */
+	clock_gettime(CLOCK_REALTIME, &s->meta.started);
+	s->t0 = s->last_tick = mono_s();
+	s->model.start_ns = mono_ns();
+	attach_fn_hits(at, s->hits);
+	memcpy(s->hits0, s->hits, sizeof(s->hits0));
+	attach_handler_time(at, &s->ht);
+	s->next_refresh = s->t0 + 1;
+	s->maps_at = s->t0 + (baseline_s > 0 ? baseline_s : 0);
+	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
+	/* the budget runs from the start: the baseline's lock probes are paid from it too */
+	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
 	rc = attach_configure(at, t, err, errlen);
+	/* what the last session left on (session.keep) is not attached twice */
 	if (!rc)
-		rc = attach_target(at, t, plan, ATTACH_CORE | ATTACH_LOCKS, err, errlen);
+		rc = attach_target(at, t, plan, (ATTACH_CORE | ATTACH_LOCKS) & ~attach_sets(at),
+				   err, errlen);
 	s->sets = (ATTACH_CORE | ATTACH_LOCKS) & s->present;
 	if (rc) {
 		if (!target_staying(t->pid)) {
@@ -158,18 +176,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 		}
 		return rc;
 	}
-	clock_gettime(CLOCK_REALTIME, &s->meta.started);
-	s->t0 = s->last_tick = mono_s();
-	s->model.start_ns = mono_ns();
-	model_lock_probes(&s->model, s->model.start_ns, true);
-	attach_fn_hits(at, s->hits);
-	memcpy(s->hits0, s->hits, sizeof(s->hits0));
-	attach_handler_time(at, &s->ht);
-	s->next_refresh = s->t0 + 1;
-	s->maps_at = s->t0 + (baseline_s > 0 ? baseline_s : 0);
-	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
-	/* the budget runs from the start: the baseline's lock probes are paid from it too */
-	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
+	model_lock_probes(&s->model, mono_ns(), true);
 	return MW_EXIT_OK;
 }
 
@@ -251,7 +258,7 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 	if (!s->at->multi && wait_s >= 0)
 		pr_info("mapwatch: detaching %d uprobes one by one (no uprobe_multi here)...\n",
 			s->at->nlinks);
-	attach_detach(s->at, ATTACH_ALL);
+	attach_detach(s->at, ATTACH_ALL & ~s->keep);
 	if (wait_s >= 0 && !attach_detach_wait_for(s->at, wait_s)) {
 		pr_info("mapwatch: detaching: the kernel is still closing %d probe links...\n",
 			attach_closing(s->at));

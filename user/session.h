@@ -34,6 +34,7 @@ struct session {
 	int present;			/* ATTACH_* sets the plan has probes for */
 	int sets;			/* ATTACH_* attached now */
 	int closing;			/* detached, the kernel still closing them: still trapping */
+	int keep;			/* sets session_stop leaves attached (for the next session) */
 	bool hot_closing;		/* hot map probes detached, the kernel still closing them */
 	bool maps;			/* past the lock baseline: the budget decides */
 	double t0, maps_at;		/* started; the map probes' turn (end of the baseline) */

@@ -10,6 +10,10 @@ PIDS=()
 cleanup_all() {
 	local p
 	for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
+	# MW_TEST_KEEP=DIR keeps the work dir (logs, reports) of each test, to read a failure
+	if [ -n "${MW_TEST_KEEP:-}" ]; then
+		mkdir -p "$MW_TEST_KEEP" && cp -r "$WORK" "$MW_TEST_KEEP/$(basename "$0" .sh).$$" || true
+	fi
 	rm -rf "$WORK"
 }
 
