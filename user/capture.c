@@ -86,9 +86,8 @@ static void install_signals(void)
 /* A path we will write at the end: make sure now that it can be created. */
 static int check_output(const char *path, char *err, size_t errlen)
 {
-	int fd;
-
 	bool made = false;
+	int fd;
 
 	if (!path || !strcmp(path, "-"))
 		return 0;

@@ -154,14 +154,13 @@ static void epoch_start(struct dtarget *dt, double now)
 			model_take_carried(&dt->s.model, dt->carried);
 			dt->carried = NULL;
 		}
-		dt->live = true;
+		dt->live = true;	/* its records are this session's */
 		attach_poll(&d->hub, 0);
-		dt->live = false;
 		if (dt->s.model.fatal) {
-			dt->live = true;
 			epoch_end(dt, "target exited", now);
 			return;
 		}
+		dt->live = false;
 	}
 	if (rc) {
 		attach_detach(&dt->at, ATTACH_ALL);
@@ -608,11 +607,7 @@ static void on_disc(const struct disc_event *ev, void *ctx)
 		v = watchset_exec(&d->ws, ev->pid, ev->start, &pf);
 		if (v == WATCH_GONE) {
 			/* gone before it could be read: said if its name is one a rule wants */
-			bool named = false;
-
-			for (guint i = 0; i < d->rules->comms->len; i++)
-				named |= !strcmp(g_ptr_array_index(d->rules->comms, i), ev->comm);
-			if (named) {
+			if (watch_rules_name(d->rules, ev->comm)) {
 				pr_info("mapwatch: PID %d (%s) exited before it could be watched\n",
 					ev->pid, ev->comm);
 				count_error(d, "exited");

@@ -23,38 +23,6 @@ struct discover {
 	bool by_leader;
 };
 
-int proc_stat_read(pid_t pid, char comm[16], char *state, unsigned *flags,
-		   unsigned long long *start)
-{
-	char path[64], buf[1024], *open_paren, *close_paren;
-	size_t n, cl;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: it is what lies between the first '(' and the
-	 * last ')' */
-	open_paren = strchr(buf, '(');
-	close_paren = strrchr(buf, ')');
-	if (!open_paren || !close_paren || close_paren < open_paren)
-		return -1;
-	cl = (size_t)(close_paren - open_paren - 1);
-	if (cl > 15)
-		cl = 15;
-	memcpy(comm, open_paren + 1, cl);
-	comm[cl] = 0;
-	/* after ") ": state(3) ppid pgrp session tty_nr tpgid flags(9) ... starttime(22) */
-	if (sscanf(close_paren + 2, "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d "
-				   "%*d %*d %*d %*d %llu", state, flags, start) != 3)
-		return -1;
-	return 0;
-}
-
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct discover *d = ctx;

@@ -53,8 +53,7 @@ uint64_t discover_lost(const struct discover *d);
 bool discover_exit_by_leader(const struct discover *d);
 void discover_close(struct discover *d);
 
-/* /proc/PID/stat: comm, state, flags, start in ticks. 0, or -1 if the process is gone. */
-int proc_stat_read(pid_t pid, char comm[16], char *state, unsigned *flags,
-		   unsigned long long *start);
+/* proc_stat_read: user/target.h */
+#include "target.h"
 
 #endif

@@ -177,30 +177,45 @@ void target_close(struct target *t)
 	gobin_close(&t->gb);
 }
 
-/* /proc/PID/stat from the state field on (comm may hold spaces and parentheses), or NULL. */
-static const char *stat_from_state(pid_t pid, char *buf, size_t len)
+int proc_stat_read(pid_t pid, char comm[16], char *state, unsigned *flags,
+		   unsigned long long *start)
 {
-	char path[64], *p;
+	char path[64], buf[1024], *open_paren, *close_paren;
+	size_t n, cl;
 	FILE *f;
-	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return NULL;
-	n = fread(buf, 1, len - 1, f);
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p + 2 : NULL;
+	/* comm may hold spaces and parentheses: it is what lies between the first '(' and the
+	 * last ')' */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -1;
+	cl = (size_t)(close_paren - open_paren - 1);
+	if (cl > 15)
+		cl = 15;
+	memcpy(comm, open_paren + 1, cl);
+	comm[cl] = 0;
+	/* after ") ": state(3) ppid pgrp session tty_nr tpgid flags(9) ... starttime(22) */
+	if (sscanf(close_paren + 2, "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d "
+				   "%*d %*d %*d %*d %llu", state, flags, start) != 3)
+		return -1;
+	return 0;
 }
 
 bool target_alive(pid_t pid)
 {
-	char buf[512];
-	const char *st = stat_from_state(pid, buf, sizeof(buf));
+	char comm[16], state;
+	unsigned flags;
+	unsigned long long start;
 
-	return st && *st != 'Z' && *st != 'X';
+	return !proc_stat_read(pid, comm, &state, &flags, &start) && state != 'Z' && state != 'X';
 }
 
 /* The kernel's PF_EXITING (include/linux/sched.h): set by do_exit() before it drops the mm. */
@@ -208,13 +223,10 @@ bool target_alive(pid_t pid)
 
 bool target_staying(pid_t pid)
 {
-	char buf[512];
-	const char *st = stat_from_state(pid, buf, sizeof(buf));
-	unsigned int flags;
+	char comm[16], state;
+	unsigned flags;
+	unsigned long long start;
 
-	/* state ppid pgrp session tty_nr tpgid flags */
-	if (!st || *st == 'Z' || *st == 'X' ||
-	    sscanf(st, "%*c %*d %*d %*d %*d %*d %u", &flags) != 1)
-		return false;
-	return !(flags & MW_PF_EXITING);
+	return !proc_stat_read(pid, comm, &state, &flags, &start) && state != 'Z' &&
+	       state != 'X' && !(flags & MW_PF_EXITING);
 }

@@ -32,6 +32,9 @@ void target_close(struct target *t);
  */
 int target_share(struct target *t, const struct target *base, pid_t pid, char *err,
 		 size_t errlen);
+/* /proc/PID/stat: comm, state, flags, start in ticks. 0, or -1 if the process is gone. */
+int proc_stat_read(pid_t pid, char comm[16], char *state, unsigned *flags,
+		   unsigned long long *start);
 /* Still running (not gone, not a zombie)? */
 bool target_alive(pid_t pid);
 /*

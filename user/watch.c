@@ -189,6 +189,14 @@ static bool same_path(const char *exe, const char *rule)
 	return !strncmp(exe, rule, n) && (!exe[n] || !strcmp(exe + n, " (deleted)"));
 }
 
+bool watch_rules_name(const struct watch_rules *r, const char *comm)
+{
+	for (guint i = 0; i < r->comms->len; i++)
+		if (!strcmp(comm, g_ptr_array_index(r->comms, i)))
+			return true;
+	return false;
+}
+
 /* A rule other than --all-go names the process. */
 static bool named(const struct watch_rules *r, const struct proc_facts *pf)
 {
@@ -199,9 +207,8 @@ static bool named(const struct watch_rules *r, const struct proc_facts *pf)
 		    (pf->exe[0] && same_path(pf->exe, e->path)))
 			return true;
 	}
-	for (guint i = 0; i < r->comms->len; i++)
-		if (!strcmp(pf->comm, g_ptr_array_index(r->comms, i)))
-			return true;
+	if (watch_rules_name(r, pf->comm))
+		return true;
 	for (guint i = 0; i < r->pids->len; i++) {
 		const struct pid_rule *p = &g_array_index(r->pids, struct pid_rule, i);
 

@@ -74,6 +74,8 @@ enum go_kind go_exe_kind(const char *path, char *version, size_t vlen, char *why
 			size_t whylen);
 /* go_exe_kind of the process's executable, through /proc/PID/exe: sets go, go_version, why. */
 void proc_facts_read_go(struct proc_facts *pf);
+/* A --comm rule names comm. */
+bool watch_rules_name(const struct watch_rules *r, const char *comm);
 /* Pure: could a rule match these facts, Go or not (so: is reading the ELF worth it)? */
 bool watch_rules_match(const struct watch_rules *r, const struct proc_facts *pf);
 /* Pure: the decision, from facts whose go is known (or UNKNOWN when no rule matched). */
