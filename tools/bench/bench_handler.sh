@@ -7,12 +7,18 @@
 # in the loop thread's CPU time (a trap is charged to the thread that hits it; wall time is
 # printed too). Runs alternate: unprobed, empty, unprobed, mapwatch, MW_BENCH_ROUNDS times
 # (default 5), MW_BENCH_OPS writes per probed run (default 100000). Goal: ratio <= 1.05.
+# Also prints the empty handler on the entry alone (a trap the kernel emulates) against a RET
+# (single-stepped): what each kind of probe point costs before any handler runs.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${MW_BENCH_ROUNDS:-5}
 
 loop_bench
-alternate "$ROUNDS" empty mapwatch
-e=${MEDIAN[empty]} m=${MEDIAN[mapwatch]}
+alternate "$ROUNDS" empty mapwatch "empty -e"
+e=${MEDIAN[empty]} m=${MEDIAN[mapwatch]} ee=${MEDIAN[empty -e]}
+# What the two kinds of trap cost: the entry (PUSHQ BP, which the kernel emulates) alone, and
+# hence a RET (single-stepped out of line): a call hits one entry and one RET.
+log "trap kinds: the empty handler on the entry alone $(f2 "$ee / 1000") us a hit, so a RET" \
+	"about $(f2 "(2 * $e - $ee) / 1000") us; mapwatch's handler adds $(f2 "2 * ($m - $e) / 1000") us a call"
 ratio=$(f2 "$m / $e")
 result "handler_cost_ratio" "mapwatch/empty per-hit cost $ratio ($(f2 "$m / 1000") vs $(f2 "$e / 1000") us of loop-thread CPU per hit, medians of $ROUNDS alternating runs)" \
 	"<= 1.05" "$(le "$ratio" 1.05)"

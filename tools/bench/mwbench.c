@@ -3,11 +3,12 @@
  * mwbench: the measuring half of tools/bench/. It links mapwatch's own code (the probe plan,
  * the attach functions, the model) so that it probes exactly what mapwatch probes.
  *
- *   mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f]
+ *   mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e]
  *       The empty handler (tools/bench/empty.bpf.c) on the entry and every RET of SYMBOL
  *       (default runtime.mapassign_fast64) in PID, at the file offsets mapwatch's probe plan
  *       gives, as two uprobe_multi links as mapwatch attaches them. With -f, on the
- *       function's first instruction alone (where bpftrace puts a uprobe on a symbol).
+ *       function's first instruction alone (where bpftrace puts a uprobe on a symbol); with
+ *       -e, on mapwatch's entry point alone (no RET).
  *       Creates READY_FILE once attached; on SIGINT/SIGTERM prints "hits entry=E ret=R" and
  *       detaches.
  *
@@ -92,7 +93,8 @@ static void open_target(struct target *t, pid_t pid, struct probe_plan *plan)
 
 /* ---- empty: the do-nothing handler on one function's probe points ---- */
 
-static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_start)
+static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_start,
+		     bool entry_only)
 {
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, eo);
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, ro);
@@ -125,12 +127,12 @@ static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_s
 	/* as mapwatch does: every RET first, then the entry */
 	ro.offsets = ret_offs;
 	ro.cnt = (size_t)pp->pts.nrets;
-	lr = at_start ? NULL :
+	lr = at_start || entry_only ? NULL :
 			bpf_program__attach_uprobe_multi(skel->progs.empty_ret, pid, t.open_path,
 							 NULL, &ro);
 	eo.offsets = &entry_off;
 	eo.cnt = 1;
-	le = lr || at_start ? bpf_program__attach_uprobe_multi(skel->progs.empty_entry, pid,
+	le = lr || at_start || entry_only ? bpf_program__attach_uprobe_multi(skel->progs.empty_entry, pid,
 							       t.open_path, NULL, &eo) :
 			      NULL;
 	if (!le)
@@ -138,7 +140,7 @@ static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_s
 	printf("attached: %s entry (file offset %#lx, +%llu) and %d RET, empty handler\n", symbol,
 	       entry_off,
 	       (unsigned long long)(at_start ? 0 : pp->pts.entry - pp->fn->entry),
-	       at_start ? 0 : pp->pts.nrets);
+	       at_start || entry_only ? 0 : pp->pts.nrets);
 	fflush(stdout);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -226,7 +228,7 @@ static double median(double *v, int n)
 
 static int cmd_window(pid_t pid, int cycles)
 {
-	double att[cycles], stop_e[cycles], stop_r[cycles], close_ms[cycles];
+	double att[cycles], attc[cycles], stop_e[cycles], stop_r[cycles], close_ms[cycles];
 	struct probe_plan plan;
 	struct attach a;
 	struct target t;
@@ -246,11 +248,13 @@ static int cmd_window(pid_t pid, int cycles)
 	for (int c = 0; c < cycles; c++) {
 		struct watch w = { .a = &a };
 		uint64_t h0[2], h1[2];
-		double s0, t0, interval, settle = 0.3;
+		double s0, t0, c0, interval, settle = 0.3;
 		pthread_t th;
 
+		c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 		if ((rc = attach_target(&a, &t, &plan, ATTACH_MAPS, err, sizeof(err))))
 			die("%s", err);
+		attc[n] = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
 		att[n] = a.last_attach_s * 1e3;
 		read_hits(&a, h0);
 		s0 = mono_s();
@@ -274,19 +278,19 @@ static int cmd_window(pid_t pid, int cycles)
 			;
 		stop_e[n] = w.last[0] > t0 ? (w.last[0] - t0) * 1e3 : 0;
 		stop_r[n] = w.last[1] > t0 ? (w.last[1] - t0) * 1e3 : 0;
-		printf("cycle %d: attach %.2f ms; after the detach began, the last entry hit at "
+		printf("cycle %d: attach %.2f ms (%.2f ms of CPU: the rest waits on the kernel); after the detach began, the last entry hit at "
 		       "%.2f ms, the last RET hit at %.2f ms (a hit every %.3f ms before it); the "
 		       "detach returned at %.2f ms\n",
-		       c + 1, att[n], stop_e[n], stop_r[n], interval * 1e3, close_ms[n]);
+		       c + 1, att[n], attc[n], stop_e[n], stop_r[n], interval * 1e3, close_ms[n]);
 		fflush(stdout);
 		if (interval < 0)
 			fprintf(stderr, "mwbench: cycle %d: the target hit no probe while attached: "
 					"the stop times mean nothing (is it busy?)\n", c + 1);
 		n++;
 	}
-	printf("median: attach %.2f ms, entries stopped %.2f ms, RETs stopped %.2f ms, detach "
+	printf("median: attach %.2f ms (%.2f ms of CPU), entries stopped %.2f ms, RETs stopped %.2f ms, detach "
 	       "returned %.2f ms (%d cycles; %llu records received)\n",
-	       median(att, n), median(stop_e, n), median(stop_r, n), median(close_ms, n), n,
+	       median(att, n), median(attc, n), median(stop_e, n), median(stop_r, n), median(close_ms, n), n,
 	       (unsigned long long)records);
 	attach_close(&a);
 	target_close(&t);
@@ -366,7 +370,7 @@ static int cmd_replay(const char *file, const char *binary, uint64_t bias, int p
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f]\n"
+	fprintf(stderr, "usage: mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e]\n"
 			"       mwbench window -p PID [-n CYCLES]\n"
 			"       mwbench replay FILE BINARY [-b BIAS] [-n PASSES]\n");
 	exit(2);
@@ -379,12 +383,12 @@ int main(int argc, char **argv)
 	unsigned long long bias = 0;
 	pid_t pid = 0;
 	int opt, cycles = 5, passes = 5;
-	bool at_start = false;
+	bool at_start = false, entry_only = false;
 
 	if (argc < 2)
 		usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "p:s:r:n:b:f")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:r:n:b:fe")) != -1) {
 		switch (opt) {
 		case 'p':
 			pid = (pid_t)atoi(optarg);
@@ -401,6 +405,9 @@ int main(int argc, char **argv)
 		case 'f':
 			at_start = true;
 			break;
+		case 'e':
+			entry_only = true;
+			break;
 		case 'b':
 			bias = strtoull(optarg, NULL, 0);
 			break;
@@ -409,7 +416,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!strcmp(cmd, "empty") && pid > 0)
-		return cmd_empty(pid, symbol, ready, at_start);
+		return cmd_empty(pid, symbol, ready, at_start, entry_only);
 	if (!strcmp(cmd, "window") && pid > 0 && cycles > 0 && cycles <= 1000)
 		return cmd_window(pid, cycles);
 	if (!strcmp(cmd, "replay") && argc - optind == 2 && passes > 0)
