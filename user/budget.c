@@ -34,6 +34,21 @@ void budget_init(struct budget *b, double share, double t0, int present, int pin
 	}
 }
 
+void budget_pin_while(struct budget *b, int sets)
+{
+	if (b->share <= 0)
+		return;
+	sets &= ~b->pinned;
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (b->cls[c].present && (sets & (1 << c))) {
+			b->cls[c].windowed = false;
+			b->pinned |= 1 << c;
+			b->provisional |= 1 << c;
+		}
+	b->apart &= ~b->provisional;
+	b->hot &= ~b->provisional;
+}
+
 void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits, double cost_s)
 {
 	struct budget_class *c;
@@ -174,15 +189,39 @@ bool budget_overspent(const struct budget *b, double now)
 	return b->share > 0 && b->spent_s > b->share * (now - b->t0 + BUDGET_PERIOD_S / 2);
 }
 
+/*
+ * Have the provisionally pinned classes cost, by themselves, more than most of the budget
+ * allows by now (its rate since t0, plus half a period's allowance)? Their own spend: a
+ * start-up burst of creations costs little, a program that makes a map per request a lot.
+ */
+static bool provisional_overspent(const struct budget *b, double now)
+{
+	double spent = 0;
+
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (b->provisional & (1 << c))
+			spent += b->cls[c].spent_s;
+	return spent > ALL_FIT_SHARE * b->share * (now - b->t0 + BUDGET_PERIOD_S / 2);
+}
+
 int budget_step(struct budget *b, double now, bool closing, double *next)
 {
-	int attached = sets_where(b, false), windowed;
+	int attached, windowed;
 	double tokens, len, cost, avail;
 
 	if (b->share <= 0) {
 		*next = now + BUDGET_PERIOD_S;
-		return attached | sets_where(b, true);
+		return sets_where(b, false) | sets_where(b, true);
 	}
+	if (b->provisional && provisional_overspent(b, now)) {
+		/* no longer affordable: windowed from now on, measured like the rest */
+		for (int c = 0; c < MW_CLASS__COUNT; c++)
+			if (b->provisional & (1 << c))
+				b->cls[c].windowed = true;
+		b->pinned &= ~b->provisional;
+		b->provisional = 0;
+	}
+	attached = sets_where(b, false);
 	if (b->open) {
 		bool spent = b->spent_s - b->spent_at_open > b->open_cost;
 

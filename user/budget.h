@@ -51,6 +51,7 @@ struct budget {
 	double level, level_t;
 	struct budget_class cls[MW_CLASS__COUNT];
 	int pinned;		/* sets never windowed (ATTACH_SET bits): the core class */
+	int provisional;	/* pinned only until the budget is overspent (budget_pin_while) */
 	int apart;		/* sets also windowed alone, every other window (the lock class:
 				 * its waits must be measured with the map-write probes off) */
 	int hot;		/* sets that stretch the apart classes' measurements (map writes):
@@ -78,6 +79,14 @@ struct budget {
 /* present, pinned, apart and hot: ATTACH_SET(class) bit masks. share <= 0: no budget. */
 void budget_init(struct budget *b, double share, double t0, int present, int pinned, int apart,
 		 int hot);
+/*
+ * Keep SETS attached from the start, whatever their first measurements say, until what they
+ * cost by themselves goes past most of what the budget allows by then: then they are windowed
+ * like any other class. For what cannot be seen again: a program that has just started makes its
+ * long-lived maps now, while its start-up (thousands of writes to the runtime's own tables)
+ * makes every class look dear, and a creation missed names nothing later.
+ */
+void budget_pin_while(struct budget *b, int sets);
 /*
  * What was measured for one class over an interval: how long it was attached in it, its hits
  * and the probe CPU they cost.

@@ -226,7 +226,7 @@ int cmd_capture(const struct capture_opts *o)
 		goto out;
 	}
 	install_signals();
-	rc = session_start(&sess, &at, &t, &plan, o->budget, attach_calibrate(&at), base, err,
+	rc = session_start(&sess, &at, &t, &plan, o->budget, attach_calibrate(&at), base, 0, err,
 			   sizeof(err));
 	if (rc) {
 		pr_err("%s\n", err);

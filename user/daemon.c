@@ -142,8 +142,13 @@ static void epoch_start(struct dtarget *dt, double now)
 	char err[512];
 	int rc;
 
-	rc = session_start(&dt->s, &dt->at, &dt->t, &dt->bin->plan, share_for(d), d->cost, base, err,
-			   sizeof(err));
+	/*
+	 * In the first epoch the creation probes stay on while the budget affords them: the
+	 * program's start-up makes every class look dear at first, and a long-lived map whose
+	 * creation is missed is never named by it.
+	 */
+	rc = session_start(&dt->s, &dt->at, &dt->t, &dt->bin->plan, share_for(d), d->cost, base,
+			   !dt->epochs ? ATTACH_MAKE : 0, err, sizeof(err));
 	if (rc == MW_EXIT_NOPROC) {
 		/*
 		 * It died as the epoch began. The core probes stayed on from the last epoch: if it

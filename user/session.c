@@ -132,7 +132,7 @@ static int apply(struct session *s, int want)
 
 int session_start(struct session *s, struct attach *at, const struct target *t,
 		  const struct probe_plan *plan, double share, struct hit_cost cost,
-		  double baseline_s, char *err, size_t errlen)
+		  double baseline_s, int pin, char *err, size_t errlen)
 {
 	int rc;
 
@@ -162,6 +162,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
 	/* the budget runs from the start: the baseline's lock probes are paid from it too */
 	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
+	budget_pin_while(&s->b, pin & s->present);
 	rc = attach_configure(at, t, err, errlen);
 	/* what the last session left on (session.keep) is not attached twice */
 	if (!rc)

@@ -55,11 +55,13 @@ struct session {
 /*
  * Start watching t: configure it in BPF, attach the core and lock probes, and measure lock
  * waits alone for baseline_s before the budget (share of one CPU, 0: off) takes over. cost:
- * the host's calibrated trap prices. MW_EXIT_* status; one line in err.
+ * the host's calibrated trap prices. pin: sets kept attached while the budget affords them
+ * (budget_pin_while), e.g. the creation probes of a program that has just started. MW_EXIT_*
+ * status; one line in err.
  */
 int session_start(struct session *s, struct attach *at, const struct target *t,
 		  const struct probe_plan *plan, double share, struct hit_cost cost,
-		  double baseline_s, char *err, size_t errlen);
+		  double baseline_s, int pin, char *err, size_t errlen);
 /* When session_step() next has something to do (monotonic s). */
 double session_wake(const struct session *s);
 /*

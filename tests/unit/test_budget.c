@@ -15,6 +15,7 @@
 struct sim {
 	double rate[MW_CLASS__COUNT];	/* true probe CPU per second attached */
 	double tail;			/* detached probes trap on this long (the kernel's close) */
+	int pin;			/* budget_pin_while these sets */
 	double attached_s[MW_CLASS__COUNT];
 	double first_open, last_open, max_gap;	/* of the write class's windows */
 	unsigned opens;
@@ -29,6 +30,7 @@ static void simulate(struct budget *b, struct sim *s, double share, double T,
 	bool was_open = false;
 
 	budget_init(b, share, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
+	budget_pin_while(b, s->pin);
 	s->first_open = s->last_open = -1;
 	s->max_gap = 0;
 	s->opens = 0;
@@ -275,6 +277,47 @@ static void parses_budgets(void)
 	EXPECT(budget_parse("nan", &v) && budget_parse("inf", &v));
 }
 
+/*
+ * A program that has just started (the daemon's first epoch): its creation probes cost 0.8%
+ * of a CPU, more than the ordinary controller keeps attached (half the budget), but the budget
+ * affords them: kept on all along, the map writes windowed in what is left.
+ */
+static void pinned_creation_stays_while_affordable(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_LOCK] = 0.0005, [MW_CLASS_MAKE] = 0.008,
+				   [MW_CLASS_WRITE] = 0.2 }, .tail = 0.05,
+			 .pin = 1 << MW_CLASS_MAKE };
+	struct sim u = s;
+	struct budget b;
+	const double T = 10;
+
+	simulate(&b, &s, 0.01, T, NULL);
+	EXPECT_MSG(s.attached_s[MW_CLASS_MAKE] >= T - 0.01, "creation attached %.2f s of %.0f",
+		   s.attached_s[MW_CLASS_MAKE], T);
+	EXPECT(!b.cls[MW_CLASS_MAKE].windowed && b.cls[MW_CLASS_WRITE].windowed);
+	EXPECT_MSG(b.spent_s <= 0.01 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.01 * T);
+	/* not pinned, the same class is windowed */
+	u.pin = 0;
+	simulate(&b, &u, 0.01, T, NULL);
+	EXPECT_MSG(u.attached_s[MW_CLASS_MAKE] < T / 2, "unpinned: attached %.2f s",
+		   u.attached_s[MW_CLASS_MAKE]);
+}
+
+/* Creation that costs 5% of a CPU is not affordable at 1%: the pin ends, and it is windowed. */
+static void pinned_creation_too_dear_is_windowed(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_MAKE] = 0.05, [MW_CLASS_WRITE] = 0.2 }, .tail = 0.05,
+			 .pin = 1 << MW_CLASS_MAKE };
+	struct budget b;
+	const double T = 30;
+
+	simulate(&b, &s, 0.01, T, NULL);
+	EXPECT(b.cls[MW_CLASS_MAKE].windowed && !b.provisional);
+	EXPECT_MSG(s.attached_s[MW_CLASS_MAKE] < T / 2, "attached %.2f s",
+		   s.attached_s[MW_CLASS_MAKE]);
+	EXPECT_MSG(b.spent_s <= 0.01 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.01 * T);
+}
+
 int main(void)
 {
 	static const struct check_case cases[] = {
@@ -283,6 +326,8 @@ int main(void)
 		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
 		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
 		CASE(short_capture_opens_a_window), CASE(baseline_overspend_is_seen),
+		CASE(pinned_creation_stays_while_affordable),
+		CASE(pinned_creation_too_dear_is_windowed),
 	};
 
 	return check_run("budget", cases, sizeof(cases) / sizeof(cases[0]));
