@@ -4,9 +4,12 @@
  *
  * A map is judged only while it is known to be the same live map. Its identity is the header
  * address plus the header's hash seed (random per map; a clear reseeds it, and the write
- * record of the clear carries the new one). It ends, keeping its last good state, when:
+ * record of the clear carries the new one), or, once the seed has changed where mapwatch did
+ * not see it, its tables: the runtime also reseeds a map that a delete empties, and keeps its
+ * bucket array or Swiss directory (same_tables). It ends, keeping its last good state, when:
  *   - a creation returns its address (the memory was handed out again);
- *   - a write finds another seed there (made where mapwatch did not see it, e.g. on a stack);
+ *   - a write finds another seed there over other tables (made where mapwatch did not see it,
+ *     e.g. on a stack);
  *   - a re-read header does not validate: the structure must hold (count within capacity,
  *     power-of-two directory, ...), the seed must be the same, and, with the Go heap's
  *     metadata (user/goheap.c), the header must be an allocated object of the header's size
@@ -600,6 +603,23 @@ static void sizes_from_header(const struct mw_model *m, struct mw_map *mp)
 
 static void note_deep_caller(struct mw_model *m, const struct mw_call_rec *r, uint64_t site_pc);
 
+/*
+ * A new seed over the tables mp had: the same map, emptied by a delete while its writes were
+ * not watched (the runtime reseeds a map whose count a delete brings to 0, go.dev/issue/25237,
+ * and keeps its bucket array or Swiss directory). Another map at the address has tables of
+ * its own. Never for a map on a stack, whose address is no identity.
+ */
+static bool same_tables(const struct mw_model *m, const struct mw_map *mp,
+			const struct map_hdr *h)
+{
+	if (mp->on_stack)
+		return false;
+	if (m->layout->impl == IMPL_HMAP)	/* or a grow has begun since, moving them to old */
+		return h->buckets && mp->hdr.buckets && (h->buckets == mp->hdr.buckets ||
+							 h->oldbuckets == mp->hdr.buckets);
+	return h->dirptr && h->dirptr == mp->hdr.dirptr;
+}
+
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
@@ -610,11 +630,19 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 
 	map_hdr_decode(r->hdr_before, m->layout, &before);
 	map_hdr_decode(r->hdr_after, m->layout, &after);
-	/* Another seed at the address: another map lives there now (made where we did not see). */
+	/*
+	 * Another seed at the address: another map lives there now (made where we did not see),
+	 * unless it is this one, emptied meanwhile.
+	 */
 	if (mp && mp->seed_known && hb && before.seed != mp->seed) {
-		map_end(m, mp, "another map (another hash seed) was written at its address",
-			r->t_entry);
-		mp = NULL;
+		if (same_tables(m, mp, &before)) {
+			mp->seed = before.seed;
+			mp->reseeds++;
+		} else {
+			map_end(m, mp, "another map (another hash seed) was written at its address",
+				r->t_entry);
+			mp = NULL;
+		}
 	}
 	if (!mp)
 		mp = map_new(m, r->obj, r->t_entry);
@@ -775,6 +803,22 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 	mp = map_get(m, r->obj, r->t_entry);
 	mp->growths++;
 	mp->dirty = true;
+	/*
+	 * Its new tables (a same-size grow of a map whose deletes left overflow buckets too): what
+	 * same_tables knows it by if a delete empties and reseeds it later, unwatched.
+	 */
+	if (!(r->flags & MW_F_HDR_AFTER_BAD) && r->t_ret >= mp->reread_ns) {
+		struct map_hdr after;
+
+		map_hdr_decode(r->hdr_after, m->layout, &after);
+		if (mp->seed_known && map_hdr_plausible(&after, m->layout) &&
+		    (after.seed == mp->seed || same_tables(m, mp, &after))) {
+			mp->reseeds += after.seed != mp->seed;
+			mp->seed = after.seed;
+			mp->hdr = after;
+			sizes_from_header(m, mp);
+		}
+	}
 }
 
 static void span_mark(GArray *spans, uint64_t t, bool on)
@@ -1263,7 +1307,7 @@ static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct
 
 	if (!map_hdr_plausible(h, m->layout))
 		return "its header no longer reads as a map";
-	if (mp->seed_known && h->seed != mp->seed)
+	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h))
 		return "its hash seed changed: another map lives at its address";
 	if (!have_sg || mp->on_stack || goheap_object(&m->heap, rd, ctx, mp->addr, sg,
 						      mp->sg_known ? mp->sg_first : sg, &o))
@@ -1358,7 +1402,8 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			mp->sg_first = sg;
 			mp->sg_known = true;
 		}
-		if (!mp->seed_known) {
+		if (!mp->seed_known || mp->seed != h.seed) {
+			mp->reseeds += mp->seed_known;	/* emptied meanwhile (map_check) */
 			mp->seed = h.seed;
 			mp->seed_known = true;
 		}

@@ -67,6 +67,7 @@ struct mw_map {
 	uint64_t end_ns;
 	uint64_t seed;			/* hash seed: another map at the address has another */
 	bool seed_known;
+	unsigned reseeds;		/* new seeds over its own tables: emptied while unwatched */
 	uint32_t sg_first;		/* mheap_.sweepgen when first validated */
 	bool sg_known;
 	bool validated;			/* a re-read header validated at least once */

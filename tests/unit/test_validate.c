@@ -221,8 +221,9 @@ static void ended_maps_keep_their_last_state(void)
 		case 0:	/* the GC collected it: no mark, past freeindex (the bytes look intact) */
 			bits48[0] = 0;
 			break;
-		case 1:	/* another map lives there: another seed */
+		case 1:	/* another map lives there: another seed, its own bucket array */
 			set_hdr(5, 78);
+			put(hdr, layout->buckets, BUCKETS + 8192, 8);
 			break;
 		case 2:	/* garbage: a count no map has (a pointer), an impossible B */
 			put(hdr, layout->count, 0xc000123456ULL, 8);
@@ -272,6 +273,47 @@ static void ended_maps_keep_their_last_state(void)
 	EXPECT(why[3] && strstr(why[3], "bucket array"));
 	EXPECT(why[4] && strstr(why[4], "allocated again"));
 	EXPECT(why[5] && strstr(why[5], "new map"));
+}
+
+/*
+ * A delete that empties a map reseeds it and keeps its bucket array: a new seed over the same
+ * tables is the same map, emptied while its writes were not watched, in a re-read and in a
+ * write's header alike.
+ */
+static void emptied_map_stays_the_same(void)
+{
+	struct mw_model m;
+	struct mw_call_rec r;
+	struct mw_map *mp;
+	uint64_t buckets = BUCKETS;
+
+	build_heap();
+	set_hdr(120, 77);
+	heap_model(&m);
+	r = write_at(HDR, 1000, 119, 120, 77);
+	memcpy(r.hdr_after + layout->buckets, &buckets, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	model_refresh(&m, fake_read, NULL, 2000, true);
+	set_hdr(0, 78);	/* emptied (and reseeded) between two re-reads */
+	model_refresh(&m, fake_read, NULL, 3000, true);
+	mp = map_at(&m, HDR);
+	EXPECT(mp && !mp->gone && mp->seed == 78 && mp->reseeds == 1 && mp->hdr.count == 0 &&
+	       mp->peak_len == 120 && m.ended->len == 0);
+	/* emptied again, then written: the write's header carries the third seed */
+	r = write_at(HDR, 4000, 0, 1, 79);
+	memcpy(r.hdr_before + layout->buckets, &buckets, 8);
+	memcpy(r.hdr_after + layout->buckets, &buckets, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	mp = map_at(&m, HDR);
+	EXPECT(mp && mp->seed == 79 && mp->reseeds == 2 && mp->assigns == 2 &&
+	       m.ended->len == 0);
+	/* another seed over other tables is another map */
+	buckets += 8192;
+	r = write_at(HDR, 5000, 0, 1, 80);
+	memcpy(r.hdr_before + layout->buckets, &buckets, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	EXPECT(m.ended->len == 1 && map_at(&m, HDR) && map_at(&m, HDR)->assigns == 1);
+	model_free(&m);
 }
 
 /* Without span metadata (structure only), an absurd header still ends the map. */
@@ -370,6 +412,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(object_states), CASE(live_map_validates), CASE(ended_maps_keep_their_last_state),
+		CASE(emptied_map_stays_the_same),
 		CASE(structure_alone), CASE(short_lived_by_site), CASE(short_lived_without_gc),
 	};
 	char path[512], err[256];
