@@ -178,6 +178,12 @@ void model_take_carried(struct mw_model *m, GHashTable *carried)
 	m->carried = carried;
 }
 
+/* The tables a header points to: its bucket array or Swiss directory (0: none yet). */
+static uint64_t tables_of(const struct mw_model *m, const struct map_hdr *h)
+{
+	return m->layout->impl == IMPL_HMAP ? h->buckets : h->dirptr;
+}
+
 GHashTable *model_carry(const struct mw_model *prev, uint64_t now_ns)
 {
 	GHashTable *next = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
@@ -205,6 +211,7 @@ GHashTable *model_carry(const struct mw_model *prev, uint64_t now_ns)
 		if (old && old->seed == mp->seed)
 			*c = *old;
 		c->seed = mp->seed;
+		c->tables = tables_of(prev, &mp->hdr);
 		if (mp->created_seen || mp->created_carried) {
 			c->created = true;
 			c->created_at = mp->created_at;
@@ -221,12 +228,16 @@ GHashTable *model_carry(const struct mw_model *prev, uint64_t now_ns)
 	return next;
 }
 
-/* A map first written in this epoch: what an earlier one knew, if it is the same map. */
-static void map_carry_in(struct mw_model *m, struct mw_map *mp, uint64_t seed)
+/*
+ * A map first written in this epoch: what an earlier one knew, if it is the same map (the same
+ * seed, or a new one over the same tables: emptied since).
+ */
+static void map_carry_in(struct mw_model *m, struct mw_map *mp, const struct map_hdr *h)
 {
 	const struct mw_carry *c = g_hash_table_lookup(m->carried, GSIZE_TO_POINTER(mp->addr));
 
-	if (!c || c->seed != seed || mp->created_seen)
+	if (!c || mp->created_seen || mp->on_stack ||
+	    (c->seed != h->seed && !(c->tables && tables_of(m, h) == c->tables)))
 		return;
 	if (c->created) {
 		mp->created_carried = true;
@@ -654,7 +665,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	if (!mp->first_ns) {
 		mp->first_len = hb ? before.count : ha ? after.count : 0;
 		if (hb)
-			map_carry_in(m, mp, before.seed);
+			map_carry_in(m, mp, &before);
 	}
 	switch (op) {
 	case MW_OP_ASSIGN: mp->assigns++; break;

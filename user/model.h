@@ -170,6 +170,7 @@ struct mw_syncmap {
  */
 struct mw_carry {
 	uint64_t seed;
+	uint64_t tables;		/* bucket array or Swiss directory (same_tables) */
 	bool created;			/* created_at known */
 	struct frame_sym created_at;
 	uint64_t maptype;		/* link-time */

@@ -136,6 +136,61 @@ static void set_seed(uint8_t *hdr, uint64_t seed)
 	memcpy(hdr + layout->seed, &seed, layout->impl == IMPL_HMAP ? 4 : 8);
 }
 
+/* A record's headers pointing at these tables (bucket array, or Swiss directory). */
+static void set_tables(struct mw_call_rec *r, uint64_t tables)
+{
+	int off = layout->impl == IMPL_HMAP ? layout->buckets : layout->dirptr;
+
+	memcpy(r->hdr_before + off, &tables, 8);
+	memcpy(r->hdr_after + off, &tables, 8);
+}
+
+/*
+ * A map emptied between two epochs was reseeded by the runtime over the same tables: it keeps
+ * its creation site; a new seed over other tables is another map.
+ */
+static void epochs_carry_an_emptied_map(void)
+{
+	uint64_t a = retaddr_at("main.assign64", 19);
+	struct mw_model m1, m2, m3;
+	struct mw_call_rec r;
+	struct mw_map *mp;
+
+	EXPECT(a);
+	model_init(&m1, &gb, layout, 0);
+	r = rec(PROBE_MAKEMAP_SMALL, 1, a, 0, 0);
+	set_seed(r.hdr_after, 0x1234567);
+	set_tables(&r, 0xc000080000);
+	EXPECT(!model_ingest(&m1, &r, sizeof(r)));
+	r = rec(PROBE_MAPASSIGN_FAST64, 1, a, 0, 1);
+	set_seed(r.hdr_before, 0x1234567);
+	set_seed(r.hdr_after, 0x1234567);
+	set_tables(&r, 0xc000080000);
+	EXPECT(!model_ingest(&m1, &r, sizeof(r)));
+
+	model_init(&m2, &gb, layout, 0);
+	model_take_carried(&m2, model_carry(&m1, 1000));
+	r = rec(PROBE_MAPASSIGN_FAST64, 1, a, 0, 1);
+	set_seed(r.hdr_before, 0x2345678);	/* emptied and reseeded meanwhile */
+	set_seed(r.hdr_after, 0x2345678);
+	set_tables(&r, 0xc000080000);
+	EXPECT(!model_ingest(&m2, &r, sizeof(r)));
+	mp = g_hash_table_lookup(m2.maps, GSIZE_TO_POINTER(0xc000010000ULL));
+	EXPECT(mp && mp->created_carried && !strcmp(mp->created_at.function, "main.assign64"));
+
+	model_init(&m3, &gb, layout, 0);
+	model_take_carried(&m3, model_carry(&m1, 1000));
+	r = rec(PROBE_MAPASSIGN_FAST64, 1, a, 0, 1);
+	set_seed(r.hdr_before, 0x2345678);
+	set_tables(&r, 0xc000090000);	/* tables of its own: another map */
+	EXPECT(!model_ingest(&m3, &r, sizeof(r)));
+	mp = g_hash_table_lookup(m3.maps, GSIZE_TO_POINTER(0xc000010000ULL));
+	EXPECT(mp && !mp->created_carried);
+	model_free(&m1);
+	model_free(&m2);
+	model_free(&m3);
+}
+
 /*
  * The daemon's epochs: a map made in one epoch keeps its creation site in the next if it is
  * the same map (same hash seed), not if another map took its address; the last pair of
@@ -359,7 +414,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(model_counts_sites_and_writers), CASE(pair_stacks_are_reused),
-		CASE(epochs_carry_creation_and_pairs),
+		CASE(epochs_carry_creation_and_pairs), CASE(epochs_carry_an_emptied_map),
 		CASE(report_names_functions_and_lines),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};
