@@ -377,6 +377,7 @@ static struct mw_map *map_new(struct mw_model *m, uint64_t addr, uint64_t now_ns
 		map_end(m, mp, "its address was handed out to a new map", now_ns);
 	mp = g_new0(struct mw_map, 1);
 	mp->addr = addr;
+	mp->hdr.B = mp->hdr.dirlen = -1;	/* unknown until a header is read */
 	mp->writers = g_hash_table_new(g_direct_hash, g_direct_equal);
 	mp->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
 	g_hash_table_replace(m->maps, GSIZE_TO_POINTER(addr), mp);

@@ -169,12 +169,19 @@ void report_print_text(json_object *doc, FILE *out)
 		double life = json_object_get_double(get(s, "median_life_ms"));
 		char lb[32];
 
-		/* from creation (or first write, on a stack) to the last write seen */
-		snprintf(lb, sizeof(lb), life < 1 ? "%.0f us" : "%.1f ms", life < 1 ? life * 1e3 : life);
+		/*
+		 * From creation (or first write, on a stack) to the last sign of it seen (a write
+		 * or a re-read): a lower bound, and none at all when nothing was seen after.
+		 */
+		if (life <= 0)
+			snprintf(lb, sizeof(lb), "not seen after creation");
+		else
+			snprintf(lb, sizeof(lb), life < 1 ? "at least %.0f us" : "at least %.1f ms",
+				 life < 1 ? life * 1e3 : life);
 		if (!i)
 			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n", arr_len(sl));
 		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
-			     " ended during the capture, median life %s, peak %" PRIu64
+			     " ended during the capture, median life: %s, peak %" PRIu64
 			     " entries\n",
 			str(s, "type", "(type unknown)"),
 			json_object_get_boolean(get(s, "on_stack")) ? "on the stack of" : "made in",
