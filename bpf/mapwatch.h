@@ -44,7 +44,8 @@ enum mw_stat {
 	MW_STAT_ENTRY_HITS = 0,	/* entry probes that fired */
 	MW_STAT_RET_HITS,	/* RET probes that fired */
 	MW_STAT_RB_DROPS,	/* ring buffer full: record lost */
-	MW_STAT_RET_NO_ENTRY,	/* RET without a matching entry (attached mid-call) */
+	MW_STAT_RET_NO_ENTRY,	/* RET without a matching entry (attached mid-call, or its
+				 * class switched off for a detach: off_mask) */
 	MW_STAT_INFLIGHT_FULL,	/* in-flight table full: call not recorded (a loss) */
 	MW_STAT_REENTRY,	/* entry fired again for an in-flight call (morestack) */
 	MW_STAT_NO_TARGET,	/* probe hit in a process with no configuration */
