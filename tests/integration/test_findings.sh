@@ -163,9 +163,11 @@ for go in $(toolchains); do
 		esac
 	fi
 	if run_mode "$go" stackmap 0.5; then
+		# (if the goroutine's stack is copied mid-loop, the header moves and its writes go on
+		# at a new address: each part is a map on the stack, and together they have them all)
 		check "go$go stackmap: a map on a goroutine stack is marked so, with its writes and site" jq_true "$R" \
-			"([.maps[] | select(.on_stack and .assigns == 15000
-			   and (.sites | any(.function == \"main.stackMap\" and .line == $(line stack-put))))] | length) == 1"
+			"[.maps[] | select(.sites | any(.function == \"main.stackMap\" and .line == $(line stack-put)))]
+			 | length >= 1 and all(.on_stack) and (map(.assigns) | add) == 15000"
 	fi
 	# Running when the capture attaches (so its lock is judged too, in the baseline).
 	if run_mode "$go" control 0.5 first; then
