@@ -624,12 +624,12 @@ static void note_deep_caller(struct mw_model *m, const struct mw_call_rec *r, ui
 static bool same_tables(const struct mw_model *m, const struct mw_map *mp,
 			const struct map_hdr *h)
 {
-	if (mp->on_stack)
+	uint64_t t = tables_of(m, h), known = tables_of(m, &mp->hdr);
+
+	if (mp->on_stack || !t || !known)
 		return false;
-	if (m->layout->impl == IMPL_HMAP)	/* or a grow has begun since, moving them to old */
-		return h->buckets && mp->hdr.buckets && (h->buckets == mp->hdr.buckets ||
-							 h->oldbuckets == mp->hdr.buckets);
-	return h->dirptr && h->dirptr == mp->hdr.dirptr;
+	/* a bucket map's tables may have become its old ones by a grow begun since */
+	return t == known || (m->layout->impl == IMPL_HMAP && h->oldbuckets == known);
 }
 
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
