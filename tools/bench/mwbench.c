@@ -3,12 +3,15 @@
  * mwbench: the measuring half of tools/bench/. It links mapwatch's own code (the probe plan,
  * the attach functions, the model) so that it probes exactly what mapwatch probes.
  *
- *   mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e]
+ *   mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e] [-P | -C]
  *       The empty handler (tools/bench/empty.bpf.c) on the entry and every RET of SYMBOL
  *       (default runtime.mapassign_fast64) in PID, at the file offsets mapwatch's probe plan
  *       gives, as two uprobe_multi links as mapwatch attaches them. With -f, on the
  *       function's first instruction alone (where bpftrace puts a uprobe on a symbol); with
- *       -e, on mapwatch's entry point alone (no RET).
+ *       -e, on mapwatch's entry point alone (no RET). With -P, the pairing floor instead of
+ *       the empty handler: the goroutine id read and a hash insert at the entry, a lookup and
+ *       delete at the RET (tools/bench/empty.bpf.c). With -C (and -e), the entry-only
+ *       write count instead: a per-CPU count by (process, map in RBX, caller).
  *       Creates READY_FILE once attached; on SIGINT/SIGTERM prints "hits entry=E ret=R" and
  *       detaches.
  *
@@ -94,7 +97,7 @@ static void open_target(struct target *t, pid_t pid, struct probe_plan *plan)
 /* ---- empty: the do-nothing handler on one function's probe points ---- */
 
 static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_start,
-		     bool entry_only)
+		     bool entry_only, bool pair, bool counting)
 {
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, eo);
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, ro);
@@ -121,26 +124,32 @@ static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_s
 	for (int r = 0; r < pp->pts.nrets; r++)
 		ret_offs[r] = (unsigned long)pp->ret_off[r];
 
-	skel = empty_bpf__open_and_load();
+	skel = empty_bpf__open();
 	if (!skel)
+		die("cannot open the empty BPF object: %s", strerror(errno));
+	skel->rodata->goid_off = (__u32)t.layout->goid;
+	if (empty_bpf__load(skel))
 		die("cannot load the empty BPF object: %s", strerror(errno));
 	/* as mapwatch does: every RET first, then the entry */
 	ro.offsets = ret_offs;
 	ro.cnt = (size_t)pp->pts.nrets;
 	lr = at_start || entry_only ? NULL :
-			bpf_program__attach_uprobe_multi(skel->progs.empty_ret, pid, t.open_path,
+			bpf_program__attach_uprobe_multi(pair ? skel->progs.pair_ret :
+								       skel->progs.empty_ret, pid, t.open_path,
 							 NULL, &ro);
 	eo.offsets = &entry_off;
 	eo.cnt = 1;
-	le = lr || at_start || entry_only ? bpf_program__attach_uprobe_multi(skel->progs.empty_entry, pid,
+	le = lr || at_start || entry_only ? bpf_program__attach_uprobe_multi(pair ? skel->progs.pair_entry :
+								       counting ? skel->progs.count_entry :
+								       skel->progs.empty_entry, pid,
 							       t.open_path, NULL, &eo) :
 			      NULL;
 	if (!le)
 		die("cannot attach to %s in %s: %s", symbol, t.exe, strerror(errno));
-	printf("attached: %s entry (file offset %#lx, +%llu) and %d RET, empty handler\n", symbol,
+	printf("attached: %s entry (file offset %#lx, +%llu) and %d RET, %s handler\n", symbol,
 	       entry_off,
 	       (unsigned long long)(at_start ? 0 : pp->pts.entry - pp->fn->entry),
-	       at_start || entry_only ? 0 : pp->pts.nrets);
+	       at_start || entry_only ? 0 : pp->pts.nrets, pair ? "pairing" : counting ? "counting" : "empty");
 	fflush(stdout);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -370,7 +379,7 @@ static int cmd_replay(const char *file, const char *binary, uint64_t bias, int p
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e]\n"
+	fprintf(stderr, "usage: mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e] [-P | -C]\n"
 			"       mwbench window -p PID [-n CYCLES]\n"
 			"       mwbench replay FILE BINARY [-b BIAS] [-n PASSES]\n");
 	exit(2);
@@ -383,12 +392,12 @@ int main(int argc, char **argv)
 	unsigned long long bias = 0;
 	pid_t pid = 0;
 	int opt, cycles = 5, passes = 5;
-	bool at_start = false, entry_only = false;
+	bool at_start = false, entry_only = false, pair = false, counting = false;
 
 	if (argc < 2)
 		usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "p:s:r:n:b:fe")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:r:n:b:fePC")) != -1) {
 		switch (opt) {
 		case 'p':
 			pid = (pid_t)atoi(optarg);
@@ -408,6 +417,12 @@ int main(int argc, char **argv)
 		case 'e':
 			entry_only = true;
 			break;
+		case 'P':
+			pair = true;
+			break;
+		case 'C':
+			counting = true;
+			break;
 		case 'b':
 			bias = strtoull(optarg, NULL, 0);
 			break;
@@ -416,7 +431,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!strcmp(cmd, "empty") && pid > 0)
-		return cmd_empty(pid, symbol, ready, at_start, entry_only);
+		return cmd_empty(pid, symbol, ready, at_start, entry_only, pair, counting);
 	if (!strcmp(cmd, "window") && pid > 0 && cycles > 0 && cycles <= 1000)
 		return cmd_window(pid, cycles);
 	if (!strcmp(cmd, "replay") && argc - optind == 2 && passes > 0)
