@@ -88,7 +88,7 @@ static const struct argp_option capture_opts[] = {
 	{ "threshold", OPT_THRESHOLD, "NAME=VALUE", 0,
 	  "Change a detector threshold (repeatable). Names and defaults: growth_min=10000 "
 	  "growth_base=1000 growth_pct=50 growth_insert_ratio=10 contention_pct=10 "
-	  "contention_ms=100 shrink_ratio=16 shrink_min_mib=1 stall_s=5 churn_rebuilds_per_s=1 "
+	  "contention_ms=100 contention_map_pct=50 shrink_ratio=16 shrink_min_mib=1 stall_s=5 churn_rebuilds_per_s=1 "
 	  "churn_copied_per_s=10000", 0 },
 	{ "ready-file", OPT_READY, "FILE", 0,
 	  "Create FILE once every probe is attached (for scripts and tests)", 0 },

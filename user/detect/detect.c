@@ -10,6 +10,7 @@ void detect_defaults(struct detect_opts *o)
 	*o = (struct detect_opts){
 		.growth_min = 10000, .growth_base = 1000, .growth_pct = 50,
 		.growth_insert_ratio = 10, .contention_pct = 10, .contention_ms = 100,
+		.contention_map_pct = 50,
 		.shrink_ratio = 16, .shrink_min_mib = 1, .stall_s = 5,
 		.churn_rebuilds_per_s = 1, .churn_copied_per_s = 10000,
 	};
@@ -22,7 +23,7 @@ double detect_recent_s(double duration_s)
 
 const char detect_threshold_help[] =
 	"growth_min=10000 growth_base=1000 growth_pct=50 growth_insert_ratio=10 "
-	"contention_pct=10 contention_ms=100 shrink_ratio=16 shrink_min_mib=1 stall_s=5 "
+	"contention_pct=10 contention_ms=100 contention_map_pct=50 shrink_ratio=16 shrink_min_mib=1 stall_s=5 "
 	"churn_rebuilds_per_s=1 churn_copied_per_s=10000";
 
 int detect_set(struct detect_opts *o, const char *arg, char *err, size_t errlen)
@@ -33,7 +34,7 @@ int detect_set(struct detect_opts *o, const char *arg, char *err, size_t errlen)
 	} names[] = {
 #define T(n) { #n, offsetof(struct detect_opts, n) }
 		T(growth_min), T(growth_base), T(growth_pct), T(growth_insert_ratio),
-		T(contention_pct), T(contention_ms), T(shrink_ratio), T(shrink_min_mib),
+		T(contention_pct), T(contention_ms), T(contention_map_pct), T(shrink_ratio), T(shrink_min_mib),
 		T(stall_s), T(churn_rebuilds_per_s), T(churn_copied_per_s),
 #undef T
 	};

@@ -16,6 +16,8 @@ struct detect_opts {
 	double growth_insert_ratio;	/* inserts >= this x deletes */
 	double contention_pct;		/* summed waits >= this % of the capture */
 	double contention_ms;		/*   or >= this many ms */
+	double contention_map_pct;	/* waits seen with map writes watched that came
+					 * before a write of the map: >= this % */
 	double shrink_ratio;		/* capacity >= this x live count */
 	double shrink_min_mib;		/*   and table memory >= this many MiB */
 	double stall_s;			/* old buckets held without progress this long */

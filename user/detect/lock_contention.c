@@ -9,7 +9,10 @@
  * map probes were detached (the capture's lock baseline, during which only the lock slow
  * paths are probed); the probed part of the capture names the map written under the lock and
  * says how much of the waits mapwatch caused. A lock is flagged when its baseline waits reach
- * contention_pct of the baseline and, scaled to the whole capture, contention_ms.
+ * contention_pct of the baseline and, scaled to the whole capture, contention_ms, and when it
+ * guards the map: of its waits seen while map writes were watched, at least contention_map_pct
+ * came just before a write of that map by the goroutine that waited (a subscriber's mutex
+ * taken on the way to writing the publisher's own map is not that map's lock).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,7 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		const struct mw_mutex *mx = v;
 		double base_wait_s = (double)mx->base_ns / 1e9, pct = 100.0 * base_wait_s / base_s;
 		double projected_s = base_wait_s * c->duration_s / base_s, total_s, probed_rate;
-		double share = 0;
+		double share = 0, probed_wait_ns, map_pct;
 		uint64_t best_ns = 0, best_map = 0;
 		const struct mw_map *mp;
 		char label[512], site[512], sum[2048], addr[32];
@@ -61,6 +64,10 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		mp = best_map ? g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(best_map)) : NULL;
 		if (!mp)
 			continue;	/* no live map written under it: not a map problem */
+		probed_wait_ns = (double)(mx->total_ns - mx->base_ns);
+		map_pct = probed_wait_ns > 0 ? 100.0 * (double)best_ns / probed_wait_ns : 0;
+		if (map_pct < c->o->contention_map_pct)
+			continue;	/* its waits mostly lead elsewhere: it does not guard the map */
 		total_s = (double)mx->total_ns / 1e9;
 		probed_rate = probed_s > 0 ? (total_s - base_wait_s) / probed_s : 0;
 		if (probed_rate > base_wait_s / base_s)
@@ -96,6 +103,8 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 				       json_object_new_double((double)p99_ns(mx) / 1e6));
 		json_object_object_add(e, "wait_before_writing_this_map_s",
 				       json_object_new_double((double)best_ns / 1e9));
+		json_object_object_add(e, "wait_before_writing_this_map_pct",
+				       json_object_new_double(map_pct));
 		json_object_array_add(out, f);
 	}
 }
