@@ -1319,8 +1319,15 @@ static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct
 
 	if (!map_hdr_plausible(h, m->layout))
 		return "its header no longer reads as a map";
-	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h))
-		return "its hash seed changed: another map lives at its address";
+	/*
+	 * A new seed over other tables: another map here, or this one emptied (reseeded) and
+	 * grown (new tables) while unwatched. Only the heap can tell, and only while no GC
+	 * cycle has begun since the header was last seen held (sg_held).
+	 */
+	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h) &&
+	    !(have_sg && mp->sg_held_known && sg == mp->sg_held))
+		return "its hash seed and tables changed while unwatched: another map at its "
+		       "address, or this one emptied and regrown";
 	if (!have_sg || mp->on_stack || goheap_object(&m->heap, rd, ctx, mp->addr, sg,
 						      mp->sg_known ? mp->sg_first : sg, &o))
 		return NULL;
@@ -1339,6 +1346,10 @@ static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct
 	/* Marked by a GC whose marking began after we first saw the map: it was reachable. */
 	if (o.state == GO_OBJ_MARKED && mp->sg_known && (int32_t)(sg - mp->sg_first) >= 4)
 		mp->alive_marked = true;
+	if (o.state == GO_OBJ_MARKED || o.state == GO_OBJ_ALLOCATED) {
+		mp->sg_held = sg;
+		mp->sg_held_known = true;
+	}
 	return NULL;
 }
 

@@ -72,6 +72,13 @@ struct mw_map {
 	bool sg_known;
 	bool validated;			/* a re-read header validated at least once */
 	bool alive_marked;		/* marked by a GC that began after sg_first */
+	/*
+	 * mheap_.sweepgen at the last re-read that found the header marked by the last GC, or
+	 * allocated since its span's sweep: no sweep can free it before the next GC cycle
+	 * begins, so until sweepgen moves the header is this map's, whatever its seed and tables.
+	 */
+	uint32_t sg_held;
+	bool sg_held_known;
 	enum mw_alive alive;		/* set by model_finish */
 	uint64_t peak_ns;		/* when the count last reached a new peak */
 	uint64_t made_ns;		/* creation (RET of makemap), 0 not seen */

@@ -221,9 +221,12 @@ static void ended_maps_keep_their_last_state(void)
 		case 0:	/* the GC collected it: no mark, past freeindex (the bytes look intact) */
 			bits48[0] = 0;
 			break;
-		case 1:	/* another map lives there: another seed, its own bucket array */
+		case 1:	/* another map lives there: another seed, its own bucket array, and a
+			 * GC cycle since (before one, the header held is still the map's) */
 			set_hdr(5, 78);
 			put(hdr, layout->buckets, BUCKETS + 8192, 8);
+			put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4),
+			    0, SG + 2, 4);
 			break;
 		case 2:	/* garbage: a count no map has (a pointer), an impossible B */
 			put(hdr, layout->count, 0xc000123456ULL, 8);
@@ -313,6 +316,60 @@ static void emptied_map_stays_the_same(void)
 	memcpy(r.hdr_before + layout->buckets, &buckets, 8);
 	EXPECT(!model_ingest(&m, &r, sizeof(r)));
 	EXPECT(m.ended->len == 1 && map_at(&m, HDR) && map_at(&m, HDR)->assigns == 1);
+	model_free(&m);
+}
+
+/*
+ * A new seed over new tables (emptied, then grown, while unwatched: etcd's wait list, whose
+ * request ids pile up overflow buckets and force same-size grows): the same map while no GC
+ * cycle has begun since the header was last seen held; after one, it cannot be told from
+ * another map at the address, and ends saying so.
+ */
+static void regrown_map_stays_while_held(void)
+{
+	const uint64_t buckets2 = BUCKETS + 0x2000, spanb2 = SPANB + 0x800;
+	struct mw_model m;
+	struct mw_call_rec r;
+	struct mw_map *mp;
+	uint64_t buckets = BUCKETS;
+	uint8_t *sb, *p;
+
+	build_heap();
+	/* a second 8 KiB bucket array, in the page after the first */
+	p = region(HA + (uint64_t)hl->ha_spans + ((buckets2 / GO_PAGE_SIZE) % 8192) * 8, 8);
+	put(p, 0, spanb2, 8);
+	sb = region(spanb2, 256);
+	put(sb, hl->sp_start, buckets2, 8);
+	put(sb, hl->sp_npages, 1, 8);
+	put(sb, hl->sp_nelems, 1, hl->sp_nelems_size);
+	put(sb, hl->sp_allocbits, BITSB + 0x100, 8);
+	put(sb, hl->sp_elemsize, 8192, 8);
+	put(sb, hl->sp_state, GO_SPAN_INUSE, 1);
+	put(sb, hl->sp_sweepgen, SG, 4);
+	region(BITSB + 0x100, 8)[0] = 0x1;
+
+	set_hdr(3, 77);
+	heap_model(&m);
+	r = write_at(HDR, 1000, 2, 3, 77);
+	memcpy(r.hdr_after + layout->buckets, &buckets, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	model_refresh(&m, fake_read, NULL, 2000, true);	/* marked by the last GC: held */
+	mp = map_at(&m, HDR);
+	EXPECT(mp && mp->sg_held_known && mp->sg_held == SG);
+
+	set_hdr(1, 78);
+	put(hdr, layout->buckets, buckets2, 8);
+	model_refresh(&m, fake_read, NULL, 3000, true);
+	mp = map_at(&m, HDR);
+	EXPECT_MSG(mp && !mp->gone && mp->seed == 78 && mp->reseeds == 1 &&
+			   mp->hdr.buckets == buckets2 && m.ended->len == 0,
+		   "%s", mp && mp->end_reason ? mp->end_reason : "-");
+
+	/* a GC cycle began since: another map may have the address now */
+	set_hdr(1, 79);
+	put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4), 0, SG + 2, 4);
+	model_refresh(&m, fake_read, NULL, 4000, true);
+	EXPECT(m.ended->len == 1 || (map_at(&m, HDR) && map_at(&m, HDR)->gone));
 	model_free(&m);
 }
 
@@ -412,7 +469,7 @@ int main(void)
 {
 	static const struct check_case cases[] = {
 		CASE(object_states), CASE(live_map_validates), CASE(ended_maps_keep_their_last_state),
-		CASE(emptied_map_stays_the_same),
+		CASE(emptied_map_stays_the_same), CASE(regrown_map_stays_while_held),
 		CASE(structure_alone), CASE(short_lived_by_site), CASE(short_lived_without_gc),
 	};
 	char path[512], err[256];
