@@ -651,7 +651,8 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 			mp->seed = before.seed;
 			mp->reseeds++;
 		} else {
-			map_end(m, mp, "another map (another hash seed) was written at its address",
+			map_end(m, mp, "a write found another hash seed over other tables: another "
+				"map at its address, or this one emptied and regrown while unwatched",
 				r->t_entry);
 			mp = NULL;
 		}
@@ -1315,31 +1316,41 @@ static bool same_state(const struct map_hdr *a, const struct map_hdr *b)
 static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct map_hdr *h,
 			     mem_read_fn rd, void *ctx, uint32_t sg, bool have_sg)
 {
+	bool heap = false, held = false;
 	struct go_obj o;
 
 	if (!map_hdr_plausible(h, m->layout))
 		return "its header no longer reads as a map";
+	if (have_sg && !mp->on_stack &&
+	    !goheap_object(&m->heap, rd, ctx, mp->addr, sg, mp->sg_known ? mp->sg_first : sg, &o)) {
+		switch (o.state) {
+		case GO_OBJ_STACK:
+			mp->on_stack = true;
+			break;
+		case GO_OBJ_NOT_OBJECT: return "its header is not an allocated object";
+		case GO_OBJ_FREE: return "the GC collected it";
+		case GO_OBJ_REUSED: return "the GC collected it and its memory was allocated again";
+		default:
+			heap = true;
+			break;
+		}
+	}
+	/*
+	 * The header seen held (marked by the last GC, or allocated since its span's sweep) at
+	 * sg_held cannot be freed before the sweep of the next cycle (sg_held + 2); an object
+	 * allocated in its place then would read as reused until the cycle after marks it. So
+	 * up to sg_held + 2, not freed or reused now, it is the same allocation: this map.
+	 */
+	held = heap && mp->sg_held_known && (int32_t)(sg - mp->sg_held) <= 2;
 	/*
 	 * A new seed over other tables: another map here, or this one emptied (reseeded) and
-	 * grown (new tables) while unwatched. Only the heap can tell, and only while no GC
-	 * cycle has begun since the header was last seen held (sg_held).
+	 * grown (new tables) while unwatched. Only the heap can tell them apart.
 	 */
-	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h) &&
-	    !(have_sg && mp->sg_held_known && sg == mp->sg_held))
+	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h) && !held)
 		return "its hash seed and tables changed while unwatched: another map at its "
 		       "address, or this one emptied and regrown";
-	if (!have_sg || mp->on_stack || goheap_object(&m->heap, rd, ctx, mp->addr, sg,
-						      mp->sg_known ? mp->sg_first : sg, &o))
+	if (!heap)
 		return NULL;
-	switch (o.state) {
-	case GO_OBJ_STACK:
-		mp->on_stack = true;
-		return NULL;
-	case GO_OBJ_NOT_OBJECT: return "its header is not an allocated object";
-	case GO_OBJ_FREE: return "the GC collected it";
-	case GO_OBJ_REUSED: return "the GC collected it and its memory was allocated again";
-	default: break;
-	}
 	/* hmap and internal/runtime/maps.Map are 48 bytes: a slot of that size class. */
 	if (o.size < 48 || o.size > 64)
 		return "its header is not an allocation of a map header's size";

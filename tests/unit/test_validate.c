@@ -221,12 +221,12 @@ static void ended_maps_keep_their_last_state(void)
 		case 0:	/* the GC collected it: no mark, past freeindex (the bytes look intact) */
 			bits48[0] = 0;
 			break;
-		case 1:	/* another map lives there: another seed, its own bucket array, and a
-			 * GC cycle since (before one, the header held is still the map's) */
+		case 1:	/* another map lives there: another seed, its own bucket array, and two
+			 * GC cycles since (before, the header held is still the map's) */
 			set_hdr(5, 78);
 			put(hdr, layout->buckets, BUCKETS + 8192, 8);
 			put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4),
-			    0, SG + 2, 4);
+			    0, SG + 4, 4);
 			break;
 		case 2:	/* garbage: a count no map has (a pointer), an impossible B */
 			put(hdr, layout->count, 0xc000123456ULL, 8);
@@ -321,8 +321,8 @@ static void emptied_map_stays_the_same(void)
 
 /*
  * A new seed over new tables (emptied, then grown, while unwatched: etcd's wait list, whose
- * request ids pile up overflow buckets and force same-size grows): the same map while no GC
- * cycle has begun since the header was last seen held; after one, it cannot be told from
+ * request ids pile up overflow buckets and force same-size grows): the same map until two GC
+ * cycles have begun since the header was last seen held; after that it cannot be told from
  * another map at the address, and ends saying so.
  */
 static void regrown_map_stays_while_held(void)
@@ -365,10 +365,18 @@ static void regrown_map_stays_while_held(void)
 			   mp->hdr.buckets == buckets2 && m.ended->len == 0,
 		   "%s", mp && mp->end_reason ? mp->end_reason : "-");
 
-	/* a GC cycle began since: another map may have the address now */
-	set_hdr(1, 79);
+	/* one GC cycle later, its span not swept yet: nothing freed there, still the map */
+	set_hdr(2, 79);
 	put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4), 0, SG + 2, 4);
 	model_refresh(&m, fake_read, NULL, 4000, true);
+	mp = map_at(&m, HDR);
+	EXPECT(mp && !mp->gone && mp->seed == 79 && mp->reseeds == 2 && m.ended->len == 0);
+
+	/* two cycles since it was last seen held: another map may have the address now */
+	set_hdr(1, 80);
+	put(hdr, layout->buckets, buckets2, 8);
+	put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4), 0, SG + 6, 4);
+	model_refresh(&m, fake_read, NULL, 5000, true);
 	EXPECT(m.ended->len == 1 || (map_at(&m, HDR) && map_at(&m, HDR)->gone));
 	model_free(&m);
 }
