@@ -810,10 +810,32 @@ static void on_syncmap(struct mw_model *m, const struct mw_call_rec *r)
 static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 {
 	struct mw_map *mp;
+	struct map_hdr before;
 
 	if (!r->obj)
 		return;
-	mp = map_get(m, r->obj, r->t_entry);
+	/*
+	 * Another seed over other tables is another map, as for a write: a stack map's address
+	 * is taken by the next call's map, and its growths are not the first one's.
+	 */
+	mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
+	map_hdr_decode(r->hdr_before, m->layout, &before);
+	if (mp && mp->seed_known && !(r->flags & MW_F_HDR_BEFORE_BAD) &&
+	    map_hdr_plausible(&before, m->layout) && before.seed != mp->seed &&
+	    !same_tables(m, mp, &before)) {
+		map_end(m, mp, "a growth found another hash seed over other tables: another map at "
+			"its address, or this one emptied and regrown while unwatched", r->t_entry);
+		mp = NULL;
+	}
+	if (!mp) {
+		mp = map_new(m, r->obj, r->t_entry);
+		if (!(r->flags & MW_F_HDR_BEFORE_BAD) && map_hdr_plausible(&before, m->layout)) {
+			mp->seed = before.seed;	/* known only from this growth: its identity */
+			mp->seed_known = true;
+			mp->hdr = before;
+			sizes_from_header(m, mp);
+		}
+	}
 	mp->growths++;
 	mp->dirty = true;
 	/*
@@ -831,6 +853,10 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 			mp->hdr = after;
 			sizes_from_header(m, mp);
 		}
+	}
+	if (mp->hdr.count > mp->peak_len) {	/* never a length above its peak */
+		mp->peak_len = mp->hdr.count;
+		mp->peak_ns = r->t_ret;
 	}
 }
 

@@ -381,6 +381,40 @@ static void regrown_map_stays_while_held(void)
 	model_free(&m);
 }
 
+/*
+ * Growths at one address by maps of successive calls (a stack map's address is the next
+ * call's map's): each is its own map, known from its growth's header, never one map with
+ * every growth and no entries (node_exporter's per-scrape maps).
+ */
+static void growths_of_other_maps_are_theirs(void)
+{
+	const uint64_t addr = 0xc000500000ULL;
+	struct mw_model m;
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct mw_call_rec g = write_at(addr, 1000 + i * 1000, 8, 8, 100 + i);
+		uint64_t b = BUCKETS + i * 0x10000;
+
+		g.fn = PROBE_HASHGROW;
+		g.hdr_before[layout->B] = 0;
+		g.hdr_after[layout->B] = 1;
+		memcpy(g.hdr_before + layout->buckets, &b, 8);
+		memcpy(g.hdr_after + layout->oldbuckets, &b, 8);
+		b += 0x8000;
+		memcpy(g.hdr_after + layout->buckets, &b, 8);
+		EXPECT(!model_ingest(&m, &g, sizeof(g)));
+	}
+	mp = map_at(&m, addr);
+	EXPECT_MSG(mp && mp->growths == 1 && mp->seed == 102 && mp->hdr.count == 8 &&
+			   mp->peak_len == 8 && mp->hdr.B == 1 && m.ended->len == 2,
+		   "growths %lu seed %lu len %lu peak %lu B %d ended %u", mp ? mp->growths : 0,
+		   mp ? mp->seed : 0, mp ? mp->hdr.count : 0, mp ? mp->peak_len : 0,
+		   mp ? mp->hdr.B : -9, m.ended->len);
+	model_free(&m);
+}
+
 /* Without span metadata (structure only), an absurd header still ends the map. */
 static void structure_alone(void)
 {
@@ -478,6 +512,7 @@ int main(void)
 	static const struct check_case cases[] = {
 		CASE(object_states), CASE(live_map_validates), CASE(ended_maps_keep_their_last_state),
 		CASE(emptied_map_stays_the_same), CASE(regrown_map_stays_while_held),
+		CASE(growths_of_other_maps_are_theirs),
 		CASE(structure_alone), CASE(short_lived_by_site), CASE(short_lived_without_gc),
 	};
 	char path[512], err[256];
