@@ -326,7 +326,7 @@ static void made_count(struct mw_model *m, struct mw_made *md, const struct mw_m
 	md->assigns += mp->assigns;
 	md->deletes += mp->deletes;
 	md->clears += mp->clears;
-	md->growths += mp->growths;
+	md->growths += mw_map_growths(mp);
 	made_life(m, md, mp);
 }
 
@@ -378,10 +378,18 @@ static struct mw_map *map_new(struct mw_model *m, uint64_t addr, uint64_t now_ns
 	mp = g_new0(struct mw_map, 1);
 	mp->addr = addr;
 	mp->hdr.B = mp->hdr.dirlen = -1;	/* unknown until a header is read */
+	mp->B_min = -1;
 	mp->writers = g_hash_table_new(g_direct_hash, g_direct_equal);
 	mp->sites = g_array_new(FALSE, TRUE, sizeof(struct mw_site));
 	g_hash_table_replace(m->maps, GSIZE_TO_POINTER(addr), mp);
 	return mp;
+}
+
+/* A header of this map was taken: the smallest B seen (mw_map_growths). */
+static void saw_B(struct mw_map *mp, const struct map_hdr *h)
+{
+	if (h->B >= 0 && (mp->B_min < 0 || h->B < mp->B_min))
+		mp->B_min = h->B;
 }
 
 static struct mw_map *map_get(struct mw_model *m, uint64_t addr, uint64_t now_ns)
@@ -688,6 +696,8 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		mp->peak_len = before.count;
 		mp->peak_ns = r->t_entry;
 	}
+	if (hb && !mp->on_stack)
+		saw_B(mp, &before);
 	/*
 	 * A record read after a re-read that is newer than its write (it waited in the ring
 	 * buffer) carries an older state than the model has: counted, but its header is not the
@@ -858,6 +868,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 		mp->peak_len = mp->hdr.count;
 		mp->peak_ns = r->t_ret;
 	}
+	saw_B(mp, &mp->hdr);
 }
 
 static void span_mark(GArray *spans, uint64_t t, bool on)
@@ -1447,6 +1458,8 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		}
 		mp->validated = true;
 		mp->reread_ns = now_ns;
+		if (!mp->on_stack)
+			saw_B(mp, &h);
 		if (mp->on_stack && !same_state(&h, &keep.hdr)) {
 			/*
 			 * A stack copy may leave a stale header behind: a re-read can end a stack

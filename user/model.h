@@ -92,7 +92,8 @@ struct mw_map {
 	struct map_hdr hdr;		/* latest known */
 	uint64_t first_len;		/* len when first seen */
 	uint64_t peak_len, max_drop;	/* max_drop: largest fall below a running peak */
-	uint64_t assigns, deletes, clears, growths;
+	uint64_t assigns, deletes, clears, growths;	/* growths: runtime growths probed */
+	int B_min;			/* hmap: the smallest B of a header taken (-1 none) */
 	uint64_t inserts, removals;	/* writes that raised / lowered the count */
 	uint64_t writing_at_entry;	/* writes that found the map already being written */
 	uint64_t overlaps;
@@ -108,6 +109,18 @@ struct mw_map {
 	GHashTable *writers;		/* set of goids */
 	GArray *sites;			/* struct mw_site */
 };
+
+/*
+ * Growths, at least: those probed, or for a bucket map the doublings its headers show (B never
+ * falls; the growth probes may have been detached when it grew).
+ */
+static inline uint64_t mw_map_growths(const struct mw_map *mp)
+{
+	uint64_t shown = mp->B_min >= 0 && mp->hdr.B > mp->B_min ?
+				 (uint64_t)(mp->hdr.B - mp->B_min) : 0;
+
+	return mp->growths > shown ? mp->growths : shown;
+}
 
 /*
  * Maps a lingering finding (growth, shrink, stall) can be about: still this map at the end,

@@ -70,7 +70,7 @@ static json_object *map_json(struct mw_map *mp, double f)
 	json_object_object_add(o, "capacity", cap ? json_object_new_uint64(cap) : NULL);
 	json_object_object_add(o, "bytes", bytes ? json_object_new_uint64(bytes) : NULL);
 	json_object_object_add(o, "B", mp->hdr.B >= 0 ? json_object_new_int(mp->hdr.B) : NULL);
-	json_object_object_add(o, "growths", json_object_new_uint64(mp->growths));
+	json_object_object_add(o, "growths", json_object_new_uint64(mw_map_growths(mp)));
 	json_object_object_add(o, "assigns", json_object_new_uint64(mp->assigns));
 	json_object_object_add(o, "deletes", json_object_new_uint64(mp->deletes));
 	json_object_object_add(o, "clears", json_object_new_uint64(mp->clears));

@@ -415,6 +415,25 @@ static void growths_of_other_maps_are_theirs(void)
 	model_free(&m);
 }
 
+/* Grown while the growth probes were detached: its headers' B shows at least how often. */
+static void growths_shown_by_B(void)
+{
+	struct mw_model m;
+	struct mw_call_rec r;
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	r = write_at(HDR, 1000, 13500, 13501, 77);
+	r.hdr_before[layout->B] = r.hdr_after[layout->B] = 11;
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	r = write_at(HDR, 9000, 58200, 58201, 77);
+	r.hdr_before[layout->B] = r.hdr_after[layout->B] = 14;
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	mp = map_at(&m, HDR);
+	EXPECT(mp && mp->growths == 0 && mw_map_growths(mp) == 3);
+	model_free(&m);
+}
+
 /* Without span metadata (structure only), an absurd header still ends the map. */
 static void structure_alone(void)
 {
@@ -512,7 +531,7 @@ int main(void)
 	static const struct check_case cases[] = {
 		CASE(object_states), CASE(live_map_validates), CASE(ended_maps_keep_their_last_state),
 		CASE(emptied_map_stays_the_same), CASE(regrown_map_stays_while_held),
-		CASE(growths_of_other_maps_are_theirs),
+		CASE(growths_of_other_maps_are_theirs), CASE(growths_shown_by_B),
 		CASE(structure_alone), CASE(short_lived_by_site), CASE(short_lived_without_gc),
 	};
 	char path[512], err[256];
