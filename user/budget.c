@@ -320,6 +320,23 @@ double budget_observed(const struct budget *b, double now)
 	return t > 0 ? fmin(1, w / t) : 0;
 }
 
+double budget_work_fraction(const struct budget_work *w)
+{
+	double in = w->in_cpu - w->in_cost, out = w->out_cpu - w->out_cost;
+	double tail = w->tail_cpu - w->tail_cost;
+
+	if (!w->known || w->in_s <= 0 || w->out_s <= 0)
+		return -1;
+	/* work done unwatched: detached, or in a window's closing tail */
+	out = (out > 0 ? out : 0) + (tail > 0 ? tail : 0);
+	if (in + out < BUDGET_WORK_MIN_CPU_S)
+		return -1;	/* next to no work: the time is as good a measure */
+	/* the probes' price is known to tens of percent: what is left must stand above it */
+	if (in <= BUDGET_WORK_MIN_LEFT * w->in_cpu)
+		return 0;
+	return in / (in + out);
+}
+
 int budget_parse(const char *s, double *share)
 {
 	char *end;

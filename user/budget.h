@@ -27,6 +27,10 @@
 #define BUDGET_FIRST_WINDOW_S 0.01	/* classes of unknown cost are first measured this long */
 #define BUDGET_MIN_GAP_S 0.15	/* the kernel closes a detached link in ~0.1 s */
 #define BUDGET_TAIL_S 0.05	/* a window's tail, at its classes' rate, until one is measured */
+#define BUDGET_WORK_MIN_LEFT 0.5	/* work fraction: the target's CPU in windows not the probes'
+					 * (their price is a calibration: a program that traps
+					 * all the time ran 16.5 us a write, priced at 11.9) */
+#define BUDGET_WORK_MIN_CPU_S 0.05	/* ... and its CPU in all, less the probes' */
 
 struct budget_class {
 	bool present;		/* the plan has probes of this class */
@@ -110,6 +114,27 @@ void budget_attached(struct budget *b, double now);
 bool budget_overspent(const struct budget *b, double now);
 /* The share of the capture the windowed classes were attached, so far (1 if none is). */
 double budget_observed(const struct budget *b, double now);
+/*
+ * What windows saw of the program's work. Probes slow a busy program while attached (a write
+ * that costs 10 ns traps for microseconds), so a window's share of the time overstates its
+ * share of the work done: counts scaled by time come out low, by 35x on a message broker.
+ * The target's own CPU clock, while a class was attached and while it was not, less what the
+ * probes cost it meanwhile, is the work each part did.
+ */
+struct budget_work {
+	bool known;		/* the target's CPU clock was read */
+	double in_cpu, in_cost, in_s;	/* class recording: target CPU, probe CPU, time */
+	double tail_cpu, tail_cost, tail_s;	/* switched off, its links still being closed:
+					 * it traps on, but records nothing */
+	double out_cpu, out_cost, out_s;	/* ... detached */
+};
+/*
+ * The share of the program's work done while the class was attached; -1 when the CPU says
+ * nothing (unread, or too little of it: the time is as good a measure); 0 when the probes
+ * took almost all of it while attached (the rest is within the error of their price, and no
+ * count seen then can be scaled).
+ */
+double budget_work_fraction(const struct budget_work *w);
 /* Parse "2%", "2", "0.5%" or "off" into a share of one CPU (0 for off). 0, or -1. */
 int budget_parse(const char *s, double *share);
 

@@ -237,12 +237,15 @@ static struct dsite *site_get(struct dtarget *dt, const struct frame_sym *at, bo
 static void publish(struct dtarget *dt, json_object *findings)
 {
 	struct session *s = &dt->s;
-	double ow = report_observed_fraction(&s->meta, MW_CLASS_WRITE);
+	/* scaled by the program's work while watched; by the time where that cannot be told */
+	double ow = report_estimate_fraction(&s->meta, MW_CLASS_WRITE);
 	double om = report_observed_fraction(&s->meta, MW_CLASS_MAKE);
 	GHashTableIter it;
 	GPtrArray *maps;
 	gpointer k, v;
 
+	if (ow <= 0)
+		ow = report_observed_fraction(&s->meta, MW_CLASS_WRITE);
 	ow = ow > 0 ? ow : 1;
 	om = om > 0 ? om : 1;
 	g_hash_table_iter_init(&it, dt->sites);

@@ -658,6 +658,12 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		if (same_tables(m, mp, &before)) {
 			mp->seed = before.seed;
 			mp->reseeds++;
+		} else if (mp->sg_held_known && !mp->doubt_ns && map_hdr_plausible(&before, m->layout)) {
+			/* the heap may tell: the caller re-reads it at once (map_check) */
+			mp->doubt_ns = r->t_entry;
+			mp->seed = before.seed;
+			mp->dirty = true;
+			m->doubts = true;
 		} else {
 			map_end(m, mp, "a write found another hash seed over other tables: another "
 				"map at its address, or this one emptied and regrown while unwatched",
@@ -1386,6 +1392,13 @@ static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct
 	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h) && !held)
 		return "its hash seed and tables changed while unwatched: another map at its "
 		       "address, or this one emptied and regrown";
+	if (mp->doubt_ns && !held)	/* the writes since may be another map's */
+		return "a write found another hash seed over other tables, and the heap could not "
+		       "tell whether another map had its address";
+	if (mp->doubt_ns) {
+		mp->doubt_ns = 0;
+		mp->reseeds++;
+	}
 	if (!heap)
 		return NULL;
 	/* hmap and internal/runtime/maps.Map are 48 bytes: a slot of that size class. */

@@ -79,6 +79,12 @@ struct mw_map {
 	 */
 	uint32_t sg_held;
 	bool sg_held_known;
+	/*
+	 * A write found another seed over other tables after the header was seen held: this map
+	 * (emptied and regrown unwatched) if the re-read that follows at once finds the header
+	 * still held, else another map since then. 0: no doubt.
+	 */
+	uint64_t doubt_ns;
 	enum mw_alive alive;		/* set by model_finish */
 	uint64_t peak_ns;		/* when the count last reached a new peak */
 	uint64_t made_ns;		/* creation (RET of makemap), 0 not seen */
@@ -223,6 +229,7 @@ struct mw_model {
 	GArray *deep_new;		/* ... found since the caller last took them (uint64_t) */
 	uint64_t stacks_missed;		/* writes without a stack whose pair's stack was unknown */
 	uint64_t baseline_ns;		/* time with the hot map probes detached, 0 none */
+	bool doubts;			/* a map's identity waits for a re-read (doubt_ns) */
 	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* write records accepted */

@@ -41,6 +41,7 @@ struct capture_meta {
 	bool multi;			/* uprobe_multi links */
 	double attach_s, attach_max_s;	/* attaching a set of probes: mean, longest */
 	double detach_s;		/* detaching everything at the end */
+	struct budget_work work;	/* the target's CPU with the map-write probes on and off */
 };
 
 /*
@@ -48,6 +49,13 @@ struct capture_meta {
  * of it; less, what it counted are samples.
  */
 double report_observed_fraction(const struct capture_meta *meta, int cls);
+/*
+ * What a class's counts are scaled by into estimated totals: for the map-write classes, the
+ * share of the program's work done while they were attached (budget_work_fraction), else of
+ * the time; 0 when nothing can be scaled (the probes took almost all the program's CPU while
+ * attached: it did next to nothing else); 1 when every call was seen.
+ */
+double report_estimate_fraction(const struct capture_meta *meta, int cls);
 /* Pure: the report document for a model; takes findings. Caller puts it (json_object_put). */
 json_object *report_build(const struct mw_model *m, const struct capture_meta *meta,
 			  json_object *findings);

@@ -187,18 +187,62 @@ static json_object *budget_json(const struct capture_meta *meta)
 }
 
 /*
- * The share of the capture the map-write probes were attached, after the lock baseline: the
- * fraction a count of writes was seen in (1: every write was seen).
+ * The share of the capture a class of probes was attached and recording, after the lock
+ * baseline: the fraction a count was seen in (1: every call was seen).
  */
 double report_observed_fraction(const struct capture_meta *meta, int cls)
 {
 	const struct budget *b = meta->budget;
 	double span = meta->duration_s - meta->lock_baseline_s, f;
 
+	const struct budget_work *w = &meta->work;
+
 	if (!b || b->share <= 0 || !b->windows || span <= 0)
 		return 1;
-	f = b->cls[cls].attached_s / span;
+	/*
+	 * Map writes are seen while their class records: not in a window's closing tail, where it
+	 * traps on but is switched off (most of a short window's attached time).
+	 */
+	if (cls == MW_CLASS_WRITE && w->known && w->in_s + w->tail_s + w->out_s > 0)
+		f = w->in_s / (w->in_s + w->tail_s + w->out_s);
+	else
+		f = b->cls[cls].attached_s / span;
 	return f >= 0.999 ? 1 : f;
+}
+
+/* The target's CPU clock with the map-write probes attached and detached (after the baseline). */
+static json_object *work_json(const struct budget_work *w)
+{
+	json_object *o;
+	double f = budget_work_fraction(w);
+
+	if (!w->known)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "attached_s", json_object_new_double(w->in_s));
+	json_object_object_add(o, "target_cpu_attached_s", json_object_new_double(w->in_cpu));
+	json_object_object_add(o, "probe_cpu_attached_s", json_object_new_double(w->in_cost));
+	json_object_object_add(o, "closing_s", json_object_new_double(w->tail_s));
+	json_object_object_add(o, "target_cpu_closing_s", json_object_new_double(w->tail_cpu));
+	json_object_object_add(o, "probe_cpu_closing_s", json_object_new_double(w->tail_cost));
+	json_object_object_add(o, "detached_s", json_object_new_double(w->out_s));
+	json_object_object_add(o, "target_cpu_detached_s", json_object_new_double(w->out_cpu));
+	json_object_object_add(o, "probe_cpu_detached_s", json_object_new_double(w->out_cost));
+	/* the share of its work done while watched; null if the CPU cannot tell */
+	json_object_object_add(o, "work_fraction", f >= 0 ? json_object_new_double(f) : NULL);
+	return o;
+}
+
+double report_estimate_fraction(const struct capture_meta *meta, int cls)
+{
+	double t = report_observed_fraction(meta, cls), w;
+
+	if (t >= 1 || (cls != MW_CLASS_WRITE && cls != MW_CLASS_SYNCOP))
+		return t;
+	w = budget_work_fraction(&meta->work);
+	if (w == 0)
+		return 0;
+	return w > 0 ? (w < 1 ? w : 1) : t;
 }
 
 /* BPF's counters, by name: what was lost, dropped as stale, or could not be read. */
@@ -285,12 +329,12 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 
 	for (guint i = 0; i < sorted->len; i++)
 		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i),
-						     report_observed_fraction(meta, MW_CLASS_WRITE)));
+						     report_estimate_fraction(meta, MW_CLASS_WRITE)));
 	g_ptr_array_unref(sorted);
 	json_object_object_add(doc, "maps", maps);
 	json_object_object_add(doc, "short_lived", short_lived_json(m));
 	json_object_object_add(doc, "maps_ended", json_object_new_uint64(m->ended_maps));
-	json_object_object_add(doc, "sync_maps", syncmaps_json(m, report_observed_fraction(meta, MW_CLASS_SYNCOP)));
+	json_object_object_add(doc, "sync_maps", syncmaps_json(m, report_estimate_fraction(meta, MW_CLASS_SYNCOP)));
 	json_object_object_add(doc, "findings", findings ? findings : json_object_new_array());
 	if (m->fatal) {
 		json_object *d = json_object_new_object();
@@ -329,6 +373,10 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 		json_object_object_add(ov, "budget", budget_json(meta));
 	json_object_object_add(ov, "write_observed_fraction",
 			       json_object_new_double(report_observed_fraction(meta, MW_CLASS_WRITE)));
+	/* what write counts are scaled by: the program's work while watched (0: not scaled) */
+	json_object_object_add(ov, "write_estimate_fraction",
+			       json_object_new_double(report_estimate_fraction(meta, MW_CLASS_WRITE)));
+	json_object_object_add(ov, "write_work", work_json(&meta->work));
 	json_object_object_add(ov, "probes_off_s", json_object_new_double(meta->probes_off_s));
 	json_object_object_add(ov, "probes", probes_json(meta));
 	json_object_object_add(ov, "uprobes", json_object_new_int(meta->uprobes));

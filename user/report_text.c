@@ -75,7 +75,7 @@ static void human_bytes(uint64_t b, char *buf, size_t len)
 	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
-static void print_map(json_object *mp, FILE *out)
+static void print_map(json_object *mp, bool sampled, FILE *out)
 {
 	json_object *sites = arr(mp, "sites"), *cap = get(mp, "capacity"), *b = get(mp, "B");
 	json_object *bytes = get(mp, "bytes");
@@ -105,6 +105,8 @@ static void print_map(json_object *mp, FILE *out)
 		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
 	if (get(mp, "estimated_writes"))
 		fprintf(out, "  (sampled: ~%" PRIu64 " writes in all)", u64(mp, "estimated_writes"));
+	else if (sampled)
+		fprintf(out, "  (sampled)");
 	fputc('\n', out);
 	for (size_t i = 0; i < arr_len(sites); i++) {
 		json_object *s = json_object_array_get_idx(sites, i);
@@ -113,6 +115,28 @@ static void print_map(json_object *mp, FILE *out)
 			str(s, "op", "?"), str(s, "function", "?"), str(s, "file", "?"),
 			u64(s, "line"));
 	}
+}
+
+/* How the write counts of a budgeted capture were scaled into totals, and why. */
+static void print_scaling(json_object *ov, double wf, FILE *out)
+{
+	double ef = json_object_get_double(get(ov, "write_estimate_fraction"));
+	json_object *w = get(ov, "write_work");
+	double in_cpu = json_object_get_double(get(w, "target_cpu_attached_s"));
+	double in_cost = json_object_get_double(get(w, "probe_cpu_attached_s"));
+
+	fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline (not in "
+		     "the windows' closing tails): write counts above are samples", 100 * wf);
+	if (ef <= 0)
+		fprintf(out, ";\n  the probes took %.0f%% of the program's CPU while attached, so it "
+			     "did little else then: its counts are not scaled into totals",
+			in_cpu > 0 ? 100 * in_cost / in_cpu : 100.0);
+	else if (get(w, "work_fraction"))
+		fprintf(out, ";\n  the program did %.1f%% of its work then (its CPU, less the "
+			     "probes'; they slow it while attached): estimated totals, marked ~, are "
+			     "scaled by that", 100 * ef);
+	else
+		fprintf(out, "; estimated totals are marked ~");
 }
 
 void report_print_text(json_object *doc, FILE *out)
@@ -162,7 +186,7 @@ void report_print_text(json_object *doc, FILE *out)
 	if (!nmaps)
 		fprintf(out, "  no map writes seen\n");
 	for (size_t i = 0; i < nmaps; i++)
-		print_map(json_object_array_get_idx(maps, i), out);
+		print_map(json_object_array_get_idx(maps, i), wf < 1, out);
 
 	for (size_t i = 0; i < arr_len(sl); i++) {
 		json_object *s = json_object_array_get_idx(sl, i), *cr = get(s, "created_at");
@@ -239,10 +263,12 @@ void report_print_text(json_object *doc, FILE *out)
 				str(c, "class", "?"), json_object_get_double(get(c, "attached_s")),
 				json_object_get_double(get(c, "cpu_s")));
 	}
-	if (wf < 1)
+	if (wf < 1 && !get(ov, "write_estimate_fraction"))	/* an older report */
 		fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline: "
 			     "write counts above are samples; estimated totals are marked ~",
 			100 * wf);
+	else if (wf < 1)
+		print_scaling(ov, wf, out);
 	fprintf(out, "\n  events %" PRIu64 ", lost %" PRIu64 "\n", u64(ev, "total"),
 		u64(ev, "lost"));
 	if (u64(ev, "lost"))

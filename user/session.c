@@ -37,6 +37,43 @@ static void price_traps(struct session *s, struct hit_cost c)
 	}
 }
 
+/*
+ * The target's CPU since the last tick, and what the probes cost it, with the map-write
+ * probes attached (or still being closed) and not: the work each part of the capture saw.
+ */
+static void account_work(struct session *s, double dt, const double cost[MW_CLASS__COUNT])
+{
+	struct budget_work *w = &s->meta.work;
+	double c = 0, dc;
+	uint64_t ns;
+
+	if (target_cpu_ns(s->t->pid, &ns)) {
+		s->cpu_ok = false;
+		return;
+	}
+	for (int i = 0; i < MW_CLASS__COUNT; i++)
+		c += cost[i];
+	dc = s->cpu_ok && ns >= s->cpu_ns ? (double)(ns - s->cpu_ns) * 1e-9 : -1;
+	s->cpu_ns = ns;
+	s->cpu_ok = true;
+	if (dc < 0 || !s->maps)
+		return;	/* the first reading, or the lock baseline */
+	w->known = true;
+	if (s->sets & ATTACH_WRITES) {
+		w->in_cpu += dc;
+		w->in_cost += c;
+		w->in_s += dt;
+	} else if (s->closing & ATTACH_WRITES) {
+		w->tail_cpu += dc;
+		w->tail_cost += c;
+		w->tail_s += dt;
+	} else {
+		w->out_cpu += dc;
+		w->out_cost += c;
+		w->out_s += dt;
+	}
+}
+
 /* Read the hit counters and price what each class cost since the last tick. */
 static void tick(struct session *s, double now)
 {
@@ -83,6 +120,7 @@ static void tick(struct session *s, double now)
 		budget_account(&s->b, c, ((s->sets | s->closing) & ATTACH_SET(c)) ? dt : 0,
 			       ce[c] + cr[c], cost[c]);
 	}
+	account_work(s, dt, cost);
 	if (!attach_closing(s->at))
 		s->closing = 0;
 	memcpy(s->hits, hits, sizeof(hits));
@@ -183,6 +221,8 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 
 double session_wake(const struct session *s)
 {
+	if (s->model.doubts)
+		return 0;	/* a map's identity waits for a re-read */
 	return s->next_step < s->next_refresh ? s->next_step : s->next_refresh;
 }
 
@@ -190,6 +230,14 @@ const char *session_step(struct session *s, double now)
 {
 	struct mw_model *m = &s->model;
 
+	/*
+	 * A write found another seed over other tables at a map's address: the heap can tell
+	 * whether it is still the map's header only now, while no GC cycle has freed it since.
+	 */
+	if (m->doubts) {
+		m->doubts = false;
+		model_refresh(m, attach_mem_read, (void *)&s->t->pid, mono_ns(), false);
+	}
 	if (m->deep_new->len) {
 		attach_deep_callers(s->at, (const uint64_t *)(void *)m->deep_new->data,
 				    m->deep_new->len);

@@ -40,6 +40,8 @@ struct session {
 	double t0, maps_at;		/* started; the map probes' turn (end of the baseline) */
 	double last_tick, next_refresh, next_step;
 	uint64_t hits[MW_MAX_FN * 2];	/* as last read */
+	uint64_t cpu_ns;		/* the target's CPU clock at the last tick */
+	bool cpu_ok;			/* ... read */
 	uint64_t hits0[MW_MAX_FN * 2];	/* at the start (a slot's counters outlive a session) */
 	struct handler_time ht;		/* as last read */
 	double trap_entry[PROBE__COUNT];	/* seconds a hit, by what the entry probe is on */

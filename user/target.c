@@ -221,6 +221,17 @@ bool target_alive(pid_t pid)
 /* The kernel's PF_EXITING (include/linux/sched.h): set by do_exit() before it drops the mm. */
 #define MW_PF_EXITING 0x4u
 
+int target_cpu_ns(pid_t pid, uint64_t *ns)
+{
+	struct timespec ts;
+	clockid_t c;
+
+	if (clock_getcpuclockid(pid, &c) || clock_gettime(c, &ts))
+		return -1;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
 bool target_staying(pid_t pid)
 {
 	char comm[16], state;

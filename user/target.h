@@ -43,5 +43,7 @@ bool target_alive(pid_t pid);
  * (the leader's flag is the one read) before that, so the answer needs no wait.
  */
 bool target_staying(pid_t pid);
+/* The CPU time every thread of the process has used (its CPU clock), ns. 0, or -1. */
+int target_cpu_ns(pid_t pid, uint64_t *ns);
 
 #endif

@@ -282,6 +282,38 @@ static void parses_budgets(void)
  * of a CPU, more than the ordinary controller keeps attached (half the budget), but the budget
  * affords them: kept on all along, the map writes windowed in what is left.
  */
+/*
+ * Counts seen in windows are scaled by the program's work then, not by the time: a broker
+ * whose CPU in windows went mostly to the probes did a sliver of its work in them.
+ */
+static void work_fraction_of_windows(void)
+{
+	/* idle-ish program: in windows 5% of the time, as much work per second as outside */
+	struct budget_work w = { .known = true, .in_cpu = 0.05, .in_cost = 0.005, .in_s = 1,
+				 .out_cpu = 0.9, .out_cost = 0, .out_s = 19 };
+	double f = budget_work_fraction(&w);
+
+	EXPECT_MSG(f > 0.04 && f < 0.06, "%f", f);
+	/* busy: 2 CPUs in 1 s of windows, 0.8 s of it the probes'; 38 s of CPU outside, and
+	 * 0.5 s in the windows' closing tails (unwatched work) */
+	w = (struct budget_work){ .known = true, .in_cpu = 2, .in_cost = 0.8, .in_s = 1,
+				  .tail_cpu = 0.5, .tail_s = 0.3,
+				  .out_cpu = 38, .out_cost = 0.02, .out_s = 18.7 };
+	f = budget_work_fraction(&w);
+	EXPECT_MSG(f > 0.0300 && f < 0.0305, "%f", f);	/* 1.2 / 39.68, against the time's 5% */
+	/* the probes took 60% of its CPU: what is left is within their price's error */
+	w.in_cost = 1.2;
+	EXPECT(budget_work_fraction(&w) == 0);
+	/* unknown, or no CPU to speak of: the time decides */
+	w.known = false;
+	EXPECT(budget_work_fraction(&w) < 0);
+	w = (struct budget_work){ .known = true, .in_cpu = 0.001, .in_s = 1, .out_cpu = 0.01,
+				  .out_s = 19 };
+	EXPECT(budget_work_fraction(&w) < 0);
+	w.out_s = 0;
+	EXPECT(budget_work_fraction(&w) < 0);
+}
+
 static void pinned_creation_stays_while_affordable(void)
 {
 	struct sim s = { .rate = { [MW_CLASS_LOCK] = 0.0005, [MW_CLASS_MAKE] = 0.008,
@@ -327,7 +359,7 @@ int main(void)
 		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
 		CASE(short_capture_opens_a_window), CASE(baseline_overspend_is_seen),
 		CASE(pinned_creation_stays_while_affordable),
-		CASE(pinned_creation_too_dear_is_windowed),
+		CASE(pinned_creation_too_dear_is_windowed), CASE(work_fraction_of_windows),
 	};
 
 	return check_run("budget", cases, sizeof(cases) / sizeof(cases[0]));

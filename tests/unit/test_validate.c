@@ -310,12 +310,35 @@ static void emptied_map_stays_the_same(void)
 	mp = map_at(&m, HDR);
 	EXPECT(mp && mp->seed == 79 && mp->reseeds == 2 && mp->assigns == 2 &&
 	       m.ended->len == 0);
-	/* another seed over other tables is another map */
+	/*
+	 * another seed over other tables, the header seen held before: the re-read that follows
+	 * at once decides; two GC cycles later the heap cannot tell, and the map ends
+	 */
 	buckets += 8192;
 	r = write_at(HDR, 5000, 0, 1, 80);
 	memcpy(r.hdr_before + layout->buckets, &buckets, 8);
 	EXPECT(!model_ingest(&m, &r, sizeof(r)));
-	EXPECT(m.ended->len == 1 && map_at(&m, HDR) && map_at(&m, HDR)->assigns == 1);
+	mp = map_at(&m, HDR);
+	EXPECT(mp && mp->doubt_ns == 5000 && m.doubts && m.ended->len == 0);
+	set_hdr(1, 80);
+	put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4), 0, SG + 4, 4);
+	model_refresh(&m, fake_read, NULL, 6000, false);
+	EXPECT_MSG(m.ended->len == 1 &&
+			   strstr(((struct mw_map *)g_ptr_array_index(m.ended, 0))->end_reason,
+				  "could not tell"),
+		   "ended %u", m.ended->len);
+	model_free(&m);
+
+	/* without the heap, another seed over other tables is another map at once */
+	model_init(&m, &gb, layout, 0);
+	buckets = BUCKETS;
+	for (uint32_t seed = 90; seed < 92; seed++, buckets += 8192) {
+		r = write_at(HDR, seed * 1000, 0, 1, seed);
+		memcpy(r.hdr_before + layout->buckets, &buckets, 8);
+		memcpy(r.hdr_after + layout->buckets, &buckets, 8);
+		EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	}
+	EXPECT(m.ended->len == 1 && map_at(&m, HDR) && map_at(&m, HDR)->assigns == 1 && !m.doubts);
 	model_free(&m);
 }
 
@@ -365,12 +388,27 @@ static void regrown_map_stays_while_held(void)
 			   mp->hdr.buckets == buckets2 && m.ended->len == 0,
 		   "%s", mp && mp->end_reason ? mp->end_reason : "-");
 
+	/* a write with another seed over other tables: the re-read at once finds it held */
+	r = write_at(HDR, 3500, 1, 2, 85);
+	memcpy(r.hdr_before + layout->buckets, &buckets, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	mp = map_at(&m, HDR);
+	EXPECT(mp && mp->doubt_ns && m.doubts);
+	set_hdr(2, 85);
+	put(hdr, layout->buckets, buckets2, 8);	/* the tables of its growth above */
+	m.doubts = false;
+	model_refresh(&m, fake_read, NULL, 3600, false);
+	mp = map_at(&m, HDR);
+	EXPECT_MSG(mp && !mp->gone && !mp->doubt_ns && mp->reseeds == 2 && mp->assigns == 2 &&
+			   m.ended->len == 0,
+		   "%s", mp && mp->end_reason ? mp->end_reason : "-");
+
 	/* one GC cycle later, its span not swept yet: nothing freed there, still the map */
 	set_hdr(2, 79);
 	put(region(MHEAP_ARENAS - (uint64_t)hl->arenas + (uint64_t)hl->sweepgen, 4), 0, SG + 2, 4);
 	model_refresh(&m, fake_read, NULL, 4000, true);
 	mp = map_at(&m, HDR);
-	EXPECT(mp && !mp->gone && mp->seed == 79 && mp->reseeds == 2 && m.ended->len == 0);
+	EXPECT(mp && !mp->gone && mp->seed == 79 && mp->reseeds == 3 && m.ended->len == 0);
 
 	/* two cycles since it was last seen held: another map may have the address now */
 	set_hdr(1, 80);
