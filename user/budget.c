@@ -331,8 +331,14 @@ double budget_work_fraction(const struct budget_work *w)
 	out = (out > 0 ? out : 0) + (tail > 0 ? tail : 0);
 	if (in + out < BUDGET_WORK_MIN_CPU_S)
 		return -1;	/* next to no work: the time is as good a measure */
-	/* the probes' price is known to tens of percent: what is left must stand above it */
-	if (in <= BUDGET_WORK_MIN_LEFT * w->in_cpu)
+	/*
+	 * As much work a second while recording as outside: the traps took idle time, not the
+	 * program's (a program that waits for its work absorbs them), and the time is the measure.
+	 */
+	if (in / w->in_s >= out / (w->out_s + w->tail_s))
+		return -1;
+	/* the probes' price is a calibration: what is left must stand well above its error */
+	if (in <= BUDGET_WORK_MIN_LEFT * w->in_cost)
 		return 0;
 	return in / (in + out);
 }

@@ -27,9 +27,10 @@
 #define BUDGET_FIRST_WINDOW_S 0.01	/* classes of unknown cost are first measured this long */
 #define BUDGET_MIN_GAP_S 0.15	/* the kernel closes a detached link in ~0.1 s */
 #define BUDGET_TAIL_S 0.05	/* a window's tail, at its classes' rate, until one is measured */
-#define BUDGET_WORK_MIN_LEFT 0.5	/* work fraction: the target's CPU in windows not the probes'
-					 * (their price is a calibration: a program that traps
-					 * all the time ran 16.5 us a write, priced at 11.9) */
+#define BUDGET_WORK_MIN_LEFT 0.5	/* work fraction: the target's CPU in windows less the probes'
+					 * price, at least this times that price (a calibration: a
+					 * loop that traps all the time ran 16.5 us a write, priced
+					 * at 11.9, and seemed to have 28% of its CPU left) */
 #define BUDGET_WORK_MIN_CPU_S 0.05	/* ... and its CPU in all, less the probes' */
 
 struct budget_class {
@@ -129,10 +130,11 @@ struct budget_work {
 	double out_cpu, out_cost, out_s;	/* ... detached */
 };
 /*
- * The share of the program's work done while the class was attached; -1 when the CPU says
- * nothing (unread, or too little of it: the time is as good a measure); 0 when the probes
- * took almost all of it while attached (the rest is within the error of their price, and no
- * count seen then can be scaled).
+ * The share of the program's work done while the class recorded; -1 when the time is the
+ * measure (the CPU unread or next to none, or the program did as much work a second while
+ * recording as outside: the traps took its idle time); 0 when the probes took almost all of
+ * its CPU while recording (what is left is within the error of their price, and no count
+ * seen then can be scaled).
  */
 double budget_work_fraction(const struct budget_work *w);
 /* Parse "2%", "2", "0.5%" or "off" into a share of one CPU (0 for off). 0, or -1. */

@@ -75,6 +75,12 @@ for go in $(toolchains); do
 		check "go$go leak (budget): write counts are marked sampled, with estimates" jq_true "$R" \
 			'.overhead.write_observed_fraction < 1 and ([.maps[] | select(.sites | any(.function ==
 				"main.(*leakyCache).put"))][0] | .estimated_writes > .assigns)'
+		# The cache only inserts: its growth, re-read, is its writes (over the whole capture;
+		# the estimate covers what follows the 1 s lock baseline, about 4/5 of them).
+		check "go$go leak (budget): the estimated writes are the inserts the re-reads saw (0.4-1.5x)" \
+			jq_true "$R" '[.maps[] | select(.sites | any(.function == "main.(*leakyCache).put"))][0]
+				| (.len - .len_first_seen) as $rise
+				| .estimated_writes >= 0.4 * $rise and .estimated_writes <= 1.5 * $rise'
 		check "go$go leak (budget): spend within the budget" within_budget "$R"
 	fi
 	if steady "$go" shrunk; then
@@ -175,6 +181,17 @@ if CONTEND_FOR=16s start_fixture "$U" "$MW_FIXTURES/$go/findings.pie-stripped" b
 			 and ([$b.classes[] | select(.class == "write")][0].windowed)'
 		check "busy go$go: the text report says the writes were sampled" \
 			grep -q 'write  probes: in [0-9]* windows' "$D/cap.out"
+		# The probes take almost all its CPU while recording (a write traps for
+		# microseconds): its counts cannot be scaled by the time (that read 1/3000 of the
+		# writes), and are either not scaled at all, saying so, or scaled near the truth.
+		check "busy go$go: its write count is not scaled, or scaled to 0.5-2x the writes it made" \
+			jq_true "$D/r.json" "((.duration_s - .lock_baseline_s) * ${during:-0}) as \$made
+			 | [.maps[] | select(.sites | any(.function == \"main.busyPut\"))][0]
+			 | if .estimated_writes == null then true
+			   else .estimated_writes >= 0.5 * \$made and .estimated_writes <= 2 * \$made end"
+		check "busy go$go: the text says why its counts are not scaled, if they are not" \
+			bash -c "jq -e '.overhead.write_estimate_fraction > 0' '$D/r.json' >/dev/null ||
+				 grep -q 'not scaled into totals' '$D/cap.out'"
 	else
 		notok "busy go$go: could not start the fixture"
 	fi
