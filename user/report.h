@@ -23,6 +23,8 @@ struct capture_meta {
 	const char *offsets;		/* "catalogue" or "dwarf" */
 	const char *validation;		/* "heap" (span metadata) or "structure" */
 	double lock_baseline_s;		/* lock waits measured without map probes, 0 none */
+	double lock_baseline_planned_s;	/* ... as asked for */
+	bool lock_baseline_cut;		/* ended early: the lock probes cost more than the budget */
 	uint64_t stats[MW_STAT__MAX];	/* BPF's counters */
 	struct timespec started;	/* CLOCK_REALTIME */
 	double duration_s;

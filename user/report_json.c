@@ -326,6 +326,10 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(doc, "duration_s", json_object_new_double(meta->duration_s));
 	json_object_object_add(doc, "ended_by", json_object_new_string(meta->end_reason));
 	json_object_object_add(doc, "lock_baseline_s", json_object_new_double(meta->lock_baseline_s));
+	/* cut short: its lock probes cost more than the budget allows (a lock contended all along) */
+	json_object_object_add(doc, "lock_baseline_cut", json_object_new_boolean(meta->lock_baseline_cut));
+	json_object_object_add(doc, "lock_baseline_planned_s",
+			       json_object_new_double(meta->lock_baseline_planned_s));
 
 	for (guint i = 0; i < sorted->len; i++)
 		json_object_array_add(maps, map_json(g_ptr_array_index(sorted, i),

@@ -159,7 +159,14 @@ void report_print_text(json_object *doc, FILE *out)
 		json_object_get_double(get(doc, "duration_s")), str(doc, "started_at", "?"),
 		str(doc, "ended_by", "?"));
 
-	if (json_object_get_double(get(doc, "lock_baseline_s")) > 0)
+	if (get(doc, "lock_baseline_cut") && json_object_get_boolean(get(doc, "lock_baseline_cut")))
+		fprintf(out, "  lock waits measured alone for %.2f s of the %.1f s asked: their probes "
+			     "cost more than the budget allows,\n  so they were measured between the "
+			     "budget's windows, with the map probes off, %.2f s in all\n",
+			json_object_get_double(get(doc, "lock_baseline_s")),
+			json_object_get_double(get(doc, "lock_baseline_planned_s")),
+			json_object_get_double(get(get(doc, "overhead"), "probes_off_s")));
+	else if (json_object_get_double(get(doc, "lock_baseline_s")) > 0)
 		fprintf(out, "  lock waits measured for %.1f s before the map probes went on\n",
 			json_object_get_double(get(doc, "lock_baseline_s")));
 	if (get(doc, "target_died"))

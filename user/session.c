@@ -197,6 +197,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	attach_handler_time(at, &s->ht);
 	s->next_refresh = s->t0 + 1;
 	s->maps_at = s->t0 + (baseline_s > 0 ? baseline_s : 0);
+	s->meta.lock_baseline_planned_s = baseline_s > 0 ? baseline_s : 0;
 	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
 	/* the budget runs from the start: the baseline's lock probes are paid from it too */
 	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
@@ -258,6 +259,7 @@ const char *session_step(struct session *s, double now)
 			pr_debug("budget %d: %.3f s: the lock baseline cost %.4f s: ended early\n",
 				 s->t->pid, now - s->t0, s->b.spent_s);
 			s->maps_at = now;
+			s->meta.lock_baseline_cut = true;
 		}
 		s->next_step = fmin(now + 0.01, s->maps_at);
 	}

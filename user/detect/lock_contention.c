@@ -76,10 +76,10 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		site_label(&g_array_index(mx->sites, struct mw_site, 0).sym, site, sizeof(site));
 		snprintf(addr, sizeof(addr), "%#llx", (unsigned long long)mx->addr);
 		snprintf(sum, sizeof(sum),
-			 "%u goroutines waited %.3f s in %.1f s with no map probes attached (%.0f%% "
-			 "of that time) for mutex %s, taken in %s, to write %s: shorten the critical "
-			 "section, or shard the map so writers do not queue on one lock",
-			 g_hash_table_size(mx->waiters), base_wait_s, base_s, pct, addr, site, label);
+			 "%u goroutines waited %.3f s (%.0f%% of the %.1f s lock waits were measured "
+			 "with the map probes off) for mutex %s, taken in %s, to write %s: shorten the "
+			 "critical section, or shard the map so writers do not queue on one lock",
+			 g_hash_table_size(mx->waiters), base_wait_s, pct, base_s, addr, site, label);
 		f = finding_new("lock_contention", "warning", mp->addr, sum);
 		finding_add_sites(f, mx->sites, 3);
 		finding_add_sites(f, mp->sites, 3);
