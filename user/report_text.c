@@ -184,8 +184,9 @@ void report_print_text(json_object *doc, FILE *out)
 		for (size_t k = 0; k < arr_len(sites); k++) {
 			json_object *st = json_object_array_get_idx(sites, k);
 
-			fprintf(out, "      at %s (%s:%" PRIu64 ")\n", str(st, "function", "?"),
-				str(st, "file", "?"), u64(st, "line"));
+			/* what each site did: a lock taken, a write, a creation */
+			fprintf(out, "      %-6s at %s (%s:%" PRIu64 ")\n", str(st, "op", ""),
+				str(st, "function", "?"), str(st, "file", "?"), u64(st, "line"));
 		}
 	}
 
