@@ -298,8 +298,15 @@ static struct mw_made *made_of(struct mw_model *m, const struct mw_map *mp)
 static void made_life(struct mw_model *m, struct mw_made *md, const struct mw_map *mp)
 {
 	uint64_t life = mp->last_ok_ns > mp->made_ns ? mp->last_ok_ns - mp->made_ns : 0;
-	uint64_t i = md->nlife++;
+	uint64_t i;
 
+	if (mp->peak_len > md->peak_len)
+		md->peak_len = mp->peak_len;
+	if (!life) {	/* nothing of it seen after its creation: no life to speak of */
+		md->unseen++;
+		return;
+	}
+	i = md->nlife++;
 	if (i < MW_LIFE_SAMPLES) {
 		md->life_ns[i] = life;
 	} else {
@@ -308,8 +315,6 @@ static void made_life(struct mw_model *m, struct mw_made *md, const struct mw_ma
 		if (i < MW_LIFE_SAMPLES)
 			md->life_ns[i] = life;
 	}
-	if (mp->peak_len > md->peak_len)
-		md->peak_len = mp->peak_len;
 }
 
 /* One of a site's maps, ended or alive at the end, into the site's counts. */

@@ -156,11 +156,12 @@ struct mw_made {
 	uint64_t peak_len;		/* largest count any of them reached */
 	uint64_t writes;
 	uint64_t assigns, deletes, clears, growths;	/* writes by op, and growths */
-	uint64_t nlife;			/* lives seen (creation to last sign of life) */
+	uint64_t nlife;			/* lives seen (creation to a later sign of life) */
+	uint64_t unseen;		/* maps of it never seen after their creation */
 	uint64_t life_ns[MW_LIFE_SAMPLES];	/* a uniform sample of them */
 };
 #define MW_MADE_ON_STACK (1ULL << 63)	/* in a site key: a stack map, keyed by its writer */
-/* Median of the sampled lives, ns. */
+/* Median of the sampled lives, ns (0: none seen after its creation). */
 uint64_t mw_made_median_life(const struct mw_made *md);
 /*
  * Maps from a site that makes this many, most of them ended or used only briefly long before

@@ -113,9 +113,12 @@ static json_object *short_lived_json(const struct mw_model *m)
 		json_object_object_add(o, "alive_at_end", json_object_new_uint64(md->alive_at_end));
 		json_object_object_add(o, "writes", json_object_new_uint64(md->writes));
 		json_object_object_add(o, "peak_len", json_object_new_uint64(md->peak_len));
-		/* from creation to the last write seen: how long each was in use */
+		/* of the maps seen after their creation (a write or a re-read): a lower bound */
 		json_object_object_add(o, "median_life_ms",
-				       json_object_new_double((double)mw_made_median_life(md) / 1e6));
+				       md->nlife ? json_object_new_double(
+							   (double)mw_made_median_life(md) / 1e6) :
+						   NULL);
+		json_object_object_add(o, "lives_seen", json_object_new_uint64(md->nlife));
 		json_object_array_add(a, o);
 	}
 	g_ptr_array_unref(made);

@@ -199,26 +199,35 @@ void report_print_text(json_object *doc, FILE *out)
 	for (size_t i = 0; i < arr_len(sl); i++) {
 		json_object *s = json_object_array_get_idx(sl, i), *cr = get(s, "created_at");
 		double life = json_object_get_double(get(s, "median_life_ms"));
-		char lb[32];
+		bool stack = json_object_get_boolean(get(s, "on_stack"));
+		char lb[96];
 
 		/*
 		 * From creation (or first write, on a stack) to the last sign of it seen (a write
-		 * or a re-read): a lower bound, and none at all when nothing was seen after.
+		 * or a re-read): a lower bound, over the maps seen after their creation.
 		 */
-		if (life <= 0)
-			snprintf(lb, sizeof(lb), "not seen after creation");
-		else
+		if (!get(s, "median_life_ms") || life <= 0)
+			snprintf(lb, sizeof(lb), "none seen after %s", stack ? "its first write" :
+									 "creation");
+		else if (!get(s, "lives_seen"))	/* an older report */
 			snprintf(lb, sizeof(lb), life < 1 ? "at least %.0f us" : "at least %.1f ms",
 				 life < 1 ? life * 1e3 : life);
+		else
+			snprintf(lb, sizeof(lb),
+				 life < 1 ? "at least %.0f us (of %" PRIu64 " seen after %s)" :
+					    "at least %.1f ms (of %" PRIu64 " seen after %s)",
+				 life < 1 ? life * 1e3 : life, u64(s, "lives_seen"),
+				 stack ? "their first write" : "creation");
 		if (!i)
 			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n", arr_len(sl));
-		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " made, %" PRIu64
+		/* a map on a stack has no creation call: it is known from its first write */
+		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " %s, %" PRIu64
 			     " ended during the capture, median life: %s, peak %" PRIu64
 			     " entries\n",
 			str(s, "type", "(type unknown)"),
-			json_object_get_boolean(get(s, "on_stack")) ? "on the stack of" : "made in",
+			stack ? "on a goroutine stack, first written in" : "made in",
 			str(cr, "function", "?"), str(cr, "file", "?"),
-			u64(cr, "line"), u64(s, "made"), u64(s, "ended"),
+			u64(cr, "line"), u64(s, "made"), stack ? "seen" : "made", u64(s, "ended"),
 			lb, u64(s, "peak_len"));
 	}
 

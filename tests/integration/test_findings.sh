@@ -120,7 +120,7 @@ for go in $(toolchains); do
 			"([.short_lived[] | select(.created_at.function == \"main.newRequestHeader\"
 			    and .created_at.line == $(line shortlived-make) and .made >= 1000
 			    and .ended + .alive_at_end == .made and .peak_len >= 9 and .peak_len <= 12
-			    and .median_life_ms < 100)] | length) == 1
+			    and .lives_seen >= 1 and .median_life_ms > 0 and .median_life_ms < 100)] | length) == 1
 			 and ([.maps[] | select(.created_at.function == \"main.newRequestHeader\")] | length) < 20"
 		check "go$go shortlived: every number is one a map could have" jq_true "$R" \
 			'all(.maps[]; (.capacity == null or .len <= .capacity) and .peak_len < 1e9
