@@ -165,10 +165,12 @@ static const char *run_until(struct session *s, double deadline, const char *rea
 			uint64_t st[MW_STAT__MAX];
 
 			attach_stats(s->at, st);
-			pr_info("mapwatch: %.0f s: %llu writes on %u maps, %llu probe hits, %llu lost; "
-				"probes cost %.3f s of CPU (%.2f%% of one)\n",
+			/* maps that ended (short-lived ones) are counted, not kept */
+			pr_info("mapwatch: %.0f s: %llu writes seen, %u maps live and %llu ended, "
+				"%llu probe hits, %llu lost; probes cost %.3f s of CPU (%.2f%% of one)\n",
 				now - s->t0, (unsigned long long)s->model.writes,
 				g_hash_table_size(s->model.maps),
+				(unsigned long long)s->model.ended_maps,
 				(unsigned long long)(st[MW_STAT_ENTRY_HITS] + st[MW_STAT_RET_HITS]),
 				(unsigned long long)(st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL]),
 				s->b.spent_s, 100 * s->b.spent_s / (now - s->t0));
