@@ -467,7 +467,7 @@ static const struct pc_site *pc_site(const struct mw_model *m, uint64_t pc)
 }
 
 /*
- * The first logical frame (inlined calls expanded) outside runtime/sync/internal names the
+ * The first logical frame (inlined calls expanded) outside runtime/sync/reflect/internal names the
  * site; else the immediate caller.
  */
 static uint64_t user_site(const struct mw_model *m, const uint64_t *f, int n,

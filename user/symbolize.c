@@ -70,7 +70,12 @@ int sym_pc_frames(const struct gobin *gb, const struct go_layout *l, uint64_t pc
 
 bool sym_is_user_function(const char *fn)
 {
-	static const char *const sys[] = { "runtime.", "sync.", "internal/", "sync/" };
+	/*
+	 * reflect too: the runtime's map functions for it are linked in as reflect.makemap,
+	 * reflect.mapassign, ... (in runtime/map.go), and reflect.Value.SetMapIndex is the
+	 * machinery between them and the code that called it
+	 */
+	static const char *const sys[] = { "runtime.", "sync.", "internal/", "sync/", "reflect." };
 
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
 		if (!strncmp(fn, sys[i], strlen(sys[i])))

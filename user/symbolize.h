@@ -21,7 +21,7 @@ int sym_pc(const struct gobin *gb, uint64_t pc, struct frame_sym *out);
  */
 int sym_pc_frames(const struct gobin *gb, const struct go_layout *l, uint64_t pc,
 		  struct frame_sym *out, int max);
-/* True for code the user wrote: not the runtime, sync or internal packages. */
+/* True for code the user wrote: not the runtime, sync, reflect or internal packages. */
 bool sym_is_user_function(const char *function);
 /*
  * Name of the Go type whose descriptor is at link-time address type (e.g. "map[string]int"),

@@ -270,6 +270,19 @@ static void epochs_carry_creation_and_pairs(void)
 	model_free(&m3);
 }
 
+/* The user's code is what is not the runtime's machinery (reflect's map calls included). */
+static void user_functions(void)
+{
+	EXPECT(sym_is_user_function("main.main"));
+	EXPECT(sym_is_user_function("encoding/json.(*decodeState).object"));
+	EXPECT(!sym_is_user_function("runtime.mapassign"));
+	EXPECT(!sym_is_user_function("reflect.makemap"));	/* runtime/map.go, linked in */
+	EXPECT(!sym_is_user_function("reflect.Value.SetMapIndex"));
+	EXPECT(!sym_is_user_function("internal/runtime/maps.(*Map).putSlotSmall"));
+	EXPECT(!sym_is_user_function("sync.(*Map).Store"));
+	EXPECT(!sym_is_user_function("?"));
+}
+
 static void report_names_functions_and_lines(void)
 {
 	struct capture_meta meta = { .pid = 42, .exe = "/srv/x", .go_version = gb.bi.version,
@@ -415,7 +428,7 @@ int main(void)
 	static const struct check_case cases[] = {
 		CASE(model_counts_sites_and_writers), CASE(pair_stacks_are_reused),
 		CASE(epochs_carry_creation_and_pairs), CASE(epochs_carry_an_emptied_map),
-		CASE(report_names_functions_and_lines),
+		CASE(report_names_functions_and_lines), CASE(user_functions),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};
 	char path[512], err[256];
