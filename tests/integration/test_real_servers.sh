@@ -133,9 +133,17 @@ run() {
 		okB=1 rps1=0
 	fi
 	wait_exit "$MWPID" 90
+	local gone written
+	gone=$(date +%s.%N)
+	written=$(date -r "$r" +%s.%N 2>/dev/null || echo 0)
 	forget "$MWPID"
 	t0=$((SECONDS - t0))
 	check "$name: mapwatch capture -d $CAPTURE_S exits 0" test "$STATUS" = 0
+	# Ending the capture (detaching, draining, re-reading every map) happens before the
+	# report; what follows it (closing the BPF state) must not keep the user waiting.
+	echo "# $name: exited $(awk -v g="$gone" -v w="$written" 'BEGIN { printf "%.2f", g - w }') s after writing its report"
+	check "$name: exits within 1 s of writing its report" \
+		awk -v g="$gone" -v w="$written" 'BEGIN { exit !(w > 0 && g - w < 1) }'
 	[ "$STATUS" = 0 ] || echo "# status $STATUS: $(tail -2 "$d/cap.err" | tr '\n' ' ')"
 	check "$name: no failed request while the probes attach" test $okA = 0
 	check "$name: no failed request during the capture" test $okB = 0
