@@ -275,10 +275,18 @@ void model_free(struct mw_model *m)
 	m->maps = NULL;
 }
 
+/*
+ * A creation site is a source line (and the type made there, when known): a function inlined
+ * into several callers makes its maps at as many PCs (grpc's metadata.Join in etcd).
+ */
 static struct mw_made *made_of(struct mw_model *m, const struct mw_map *mp)
 {
-	uint64_t key[2] = { mp->made_at_pc, mp->made_maptype };
-	GBytes *b = g_bytes_new(key, sizeof(key));
+	char *k = g_strdup_printf("%s\x01%s\x01%d\x01%d\x01%llx",
+				  mp->made_at.function ? mp->made_at.function : "?",
+				  mp->made_at.file ? mp->made_at.file : "?", mp->made_at.line,
+				  !!(mp->made_at_pc & MW_MADE_ON_STACK),
+				  (unsigned long long)mp->made_maptype);
+	GBytes *b = g_bytes_new_take(k, strlen(k));
 	struct mw_made *md = g_hash_table_lookup(m->made, b);
 
 	if (md) {
@@ -286,9 +294,9 @@ static struct mw_made *made_of(struct mw_model *m, const struct mw_map *mp)
 		return md;
 	}
 	md = g_new0(struct mw_made, 1);
-	md->pc = key[0] & ~MW_MADE_ON_STACK;
-	md->on_stack = key[0] & MW_MADE_ON_STACK;
-	md->maptype = key[1];
+	md->pc = mp->made_at_pc & ~MW_MADE_ON_STACK;
+	md->on_stack = mp->made_at_pc & MW_MADE_ON_STACK;
+	md->maptype = mp->made_maptype;
 	md->site = mp->made_at;
 	g_hash_table_insert(m->made, b, md);
 	return md;

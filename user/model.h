@@ -217,7 +217,8 @@ struct mw_model {
 	GHashTable *syncmaps;		/* addr -> struct mw_syncmap * */
 	GHashTable *copy_hint;		/* goid -> size of the dirty map dirtyLocked just made */
 	GHashTable *folded;		/* GBytes {probe id, link-time PCs innermost first} -> count */
-	GHashTable *made;		/* GBytes {pc, maptype} -> struct mw_made * */
+	GHashTable *made;		/* GBytes "function, file, line, on stack, maptype" ->
+					 * struct mw_made * (made_of) */
 	GPtrArray *ended;		/* struct mw_map *: ended maps not made during the capture */
 	struct go_heap heap;
 	uint64_t start_ns;		/* capture started (CLOCK_MONOTONIC) */
