@@ -213,7 +213,10 @@ double report_observed_fraction(const struct capture_meta *meta, int cls)
 	return f >= 0.999 ? 1 : f;
 }
 
-/* The target's CPU clock with the map-write probes attached and detached (after the baseline). */
+/*
+ * The target's CPU clock, and the probes' price, with the map-write probes recording, being
+ * closed, and detached (after the lock baseline).
+ */
 static json_object *work_json(const struct budget_work *w)
 {
 	json_object *o;
@@ -222,16 +225,19 @@ static json_object *work_json(const struct budget_work *w)
 	if (!w->known)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "attached_s", json_object_new_double(w->in_s));
-	json_object_object_add(o, "target_cpu_attached_s", json_object_new_double(w->in_cpu));
-	json_object_object_add(o, "probe_cpu_attached_s", json_object_new_double(w->in_cost));
+	json_object_object_add(o, "recording_s", json_object_new_double(w->in_s));
+	json_object_object_add(o, "target_cpu_recording_s", json_object_new_double(w->in_cpu));
+	json_object_object_add(o, "probe_cpu_recording_s", json_object_new_double(w->in_cost));
 	json_object_object_add(o, "closing_s", json_object_new_double(w->tail_s));
 	json_object_object_add(o, "target_cpu_closing_s", json_object_new_double(w->tail_cpu));
 	json_object_object_add(o, "probe_cpu_closing_s", json_object_new_double(w->tail_cost));
 	json_object_object_add(o, "detached_s", json_object_new_double(w->out_s));
 	json_object_object_add(o, "target_cpu_detached_s", json_object_new_double(w->out_cpu));
 	json_object_object_add(o, "probe_cpu_detached_s", json_object_new_double(w->out_cost));
-	/* the share of its work done while watched; null if the CPU cannot tell */
+	/*
+	 * the share of its work done while writes were recorded; null where the time is the
+	 * measure, 0 where the probes left too little of its CPU to tell
+	 */
 	json_object_object_add(o, "work_fraction", f >= 0 ? json_object_new_double(f) : NULL);
 	return o;
 }

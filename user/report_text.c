@@ -122,8 +122,8 @@ static void print_scaling(json_object *ov, double wf, FILE *out)
 {
 	double ef = json_object_get_double(get(ov, "write_estimate_fraction"));
 	json_object *w = get(ov, "write_work");
-	double in_cpu = json_object_get_double(get(w, "target_cpu_attached_s"));
-	double in_cost = json_object_get_double(get(w, "probe_cpu_attached_s"));
+	double in_cpu = json_object_get_double(get(w, "target_cpu_recording_s"));
+	double in_cost = json_object_get_double(get(w, "probe_cpu_recording_s"));
 
 	fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline (not in "
 		     "the windows' closing tails): write counts above are samples", 100 * wf);

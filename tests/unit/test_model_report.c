@@ -270,6 +270,66 @@ static void epochs_carry_creation_and_pairs(void)
 	model_free(&m3);
 }
 
+/*
+ * Write counts seen in windows are scaled by the program's work while they recorded (its CPU
+ * clock less the probes' price), and not at all where the probes left too little of it.
+ */
+static void report_scales_by_work(void)
+{
+	struct capture_meta meta = { .pid = 42, .exe = "/srv/x", .go_version = gb.bi.version,
+				     .map_impl = "hmap", .end_reason = "duration",
+				     .events_total = 12, .probe_hits = 24, .duration_s = 10,
+				     .trap_measured = true, .trap_emulated_s = 1e-6,
+				     .trap_stepped_s = 10e-6 };
+	/* 0.5 s recording at 0.8 CPU of work, 9 s outside at 1 CPU: 4.3% of its work */
+	struct budget_work slowed = { .known = true, .in_s = 0.5, .in_cpu = 0.5, .in_cost = 0.1,
+				      .out_s = 9, .out_cpu = 9 };
+	struct budget b;
+	struct mw_model m;
+	json_object *doc;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+
+	budget_init(&b, 0.02, 0, (1 << MW_CLASS__COUNT) - 1, 1 << MW_CLASS_CORE,
+		    1 << MW_CLASS_LOCK, 1 << MW_CLASS_WRITE);
+	budget_account(&b, MW_CLASS_WRITE, 0.5, 24, 0.00048);
+	b.windows = b.cls[MW_CLASS_WRITE].windows = 3;
+	meta.budget = &b;
+	for (int dominated = 0; dominated < 2; dominated++) {
+		meta.work = slowed;
+		if (dominated)
+			meta.work.in_cost = 0.45;	/* 0.05 s left of 0.5: within its error */
+		build_model(&m);
+		model_refresh(&m, NULL, NULL, 0, true);
+		doc = report_build(&m, &meta, NULL);
+		f = open_memstream(&text, &tlen);
+		report_print_text(doc, f);
+		fclose(f);
+		if (!dominated) {
+			/* 10 writes seen: over 0.4 / 9.4 of the work, not 0.5 / 9.5 of the time */
+			EXPECT_MSG(json_object_get_int(jget(doc, "maps.0.sites.0.estimated_count")) ==
+					   235,
+				   "%d", json_object_get_int(jget(doc, "maps.0.sites.0.estimated_count")));
+			EXPECT_MSG(strstr(text, "did 4.3% of its work then") &&
+					   strstr(text, "(sampled: ~"),
+				   "%s", text);
+		} else {
+			EXPECT(!jget(doc, "maps.0.sites.0.estimated_count") &&
+			       !jget(doc, "maps.0.estimated_writes") &&
+			       json_object_get_double(jget(doc, "overhead.write_estimate_fraction")) == 0);
+			EXPECT_MSG(strstr(text, "the probes took 90% of the program's CPU") &&
+					   strstr(text, "not scaled into totals") &&
+					   strstr(text, "(sampled)") && !strstr(text, "~"),
+				   "%s", text);
+		}
+		free(text);
+		text = NULL;
+		json_object_put(doc);
+		model_free(&m);
+	}
+}
+
 /* The user's code is what is not the runtime's machinery (reflect's map calls included). */
 static void user_functions(void)
 {
@@ -429,6 +489,7 @@ int main(void)
 		CASE(model_counts_sites_and_writers), CASE(pair_stacks_are_reused),
 		CASE(epochs_carry_creation_and_pairs), CASE(epochs_carry_an_emptied_map),
 		CASE(report_names_functions_and_lines), CASE(user_functions),
+		CASE(report_scales_by_work),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};
 	char path[512], err[256];
