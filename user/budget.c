@@ -323,7 +323,7 @@ double budget_observed(const struct budget *b, double now)
 double budget_work_fraction(const struct budget_work *w)
 {
 	double in = w->in_cpu - w->in_cost, out = w->out_cpu - w->out_cost;
-	double tail = w->tail_cpu - w->tail_cost;
+	double tail = w->tail_cpu - w->tail_cost, slow;
 
 	if (!w->known || w->in_s <= 0 || w->out_s <= 0)
 		return -1;
@@ -335,10 +335,16 @@ double budget_work_fraction(const struct budget_work *w)
 	 * As much work a second while recording as outside: the traps took idle time, not the
 	 * program's (a program that waits for its work absorbs them), and the time is the measure.
 	 */
-	if (in / w->in_s >= out / (w->out_s + w->tail_s))
+	slow = (in / w->in_s) / (out / (w->out_s + w->tail_s));
+	if (slow >= 1)
 		return -1;
-	/* the probes' price is a calibration: what is left must stand well above its error */
-	if (in <= BUDGET_WORK_MIN_LEFT * w->in_cost)
+	/*
+	 * The probes' price is a calibration: what is left must stand well above its error.
+	 * And a program slowed to less than half its pace was slowed unevenly: a lock the probes
+	 * stretch holds up some paths far more than its CPU shows (nats-server's connection
+	 * churn ran 30x slower while its CPU said 3x), so no scale is sure.
+	 */
+	if (in <= BUDGET_WORK_MIN_LEFT * w->in_cost || slow < BUDGET_WORK_MIN_PACE)
 		return 0;
 	return in / (in + out);
 }

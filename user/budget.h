@@ -32,6 +32,7 @@
 					 * loop that traps all the time ran 16.5 us a write, priced
 					 * at 11.9, and seemed to have 28% of its CPU left) */
 #define BUDGET_WORK_MIN_CPU_S 0.05	/* ... and its CPU in all, less the probes' */
+#define BUDGET_WORK_MIN_PACE 0.5	/* ... and its pace while recording, against outside */
 
 struct budget_class {
 	bool present;		/* the plan has probes of this class */
@@ -133,8 +134,9 @@ struct budget_work {
  * The share of the program's work done while the class recorded; -1 when the time is the
  * measure (the CPU unread or next to none, or the program did as much work a second while
  * recording as outside: the traps took its idle time); 0 when the probes took almost all of
- * its CPU while recording (what is left is within the error of their price, and no count
- * seen then can be scaled).
+ * its CPU while recording (what is left is within the error of their price), or slowed it to
+ * under half its pace (unevenly: a lock they stretch holds some paths up far more), and no
+ * count seen then can be scaled.
  */
 double budget_work_fraction(const struct budget_work *w);
 /* Parse "2%", "2", "0.5%" or "off" into a share of one CPU (0 for off). 0, or -1. */

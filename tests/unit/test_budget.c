@@ -308,6 +308,13 @@ static void work_fraction_of_windows(void)
 	/* the probes took 70% of its CPU: what is left is within their price's error */
 	w.in_cost = 1.4;
 	EXPECT(budget_work_fraction(&w) == 0);
+	/*
+	 * slowed to a third of its pace with the probes' price well below its CPU (the rest
+	 * waited on a lock they stretched): uneven, not scaled
+	 */
+	w = (struct budget_work){ .known = true, .in_cpu = 1, .in_cost = 0.3, .in_s = 2,
+				  .out_cpu = 20, .out_s = 19 };
+	EXPECT(budget_work_fraction(&w) == 0);
 	/* a loop that traps all the time, its price 30% low */
 	w = (struct budget_work){ .known = true, .in_cpu = 0.232, .in_cost = 0.167, .in_s = 0.234,
 				  .tail_cpu = 0.46, .tail_cost = 0.013, .tail_s = 0.46,
