@@ -168,6 +168,8 @@ uint64_t mw_made_median_life(const struct mw_made *md);
  * the end, are short-lived (whether the GC freed them yet depends on when it ran).
  */
 #define MW_SHORT_LIVED_MIN 10
+/* Maps on a stack, ended, from a site that wrote this many: counted at that site. */
+#define MW_STACK_FOLD_MIN 2
 
 #define MW_WAIT_BUCKETS 48		/* log2 histogram of lock waits, ns */
 struct mw_mutex {

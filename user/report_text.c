@@ -98,12 +98,12 @@ static void print_map(json_object *mp, bool sampled, FILE *out)
 		fprintf(out, "  B=%" PRIu64, u64(mp, "B"));
 	fprintf(out, "  growths %" PRIu64 "\n", u64(mp, "growths"));
 	if (str(mp, "ended", NULL))
-		fprintf(out, "    ended during the capture: %s (last known state above)\n",
+		fprintf(out, "    no longer followed: %s (last known state above)\n",
 			str(mp, "ended", ""));
 	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64
 		     "  writer goroutines %" PRIu64,
 		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
-	if (get(mp, "estimated_writes"))
+	if (get(mp, "estimated_writes") && u64(mp, "estimated_writes"))
 		fprintf(out, "  (sampled: ~%" PRIu64 " writes in all)", u64(mp, "estimated_writes"));
 	else if (sampled)
 		fprintf(out, "  (sampled)");
@@ -139,6 +139,19 @@ static void print_scaling(json_object *ov, double wf, FILE *out)
 		fprintf(out, "; estimated totals are marked ~");
 }
 
+/* A map seen only growing: no write, no creation, and no finding names it. */
+static bool only_grown(json_object *mp, json_object *findings)
+{
+	const char *id = str(mp, "id", "");
+
+	if (u64(mp, "assigns") + u64(mp, "deletes") + u64(mp, "clears") || get(mp, "created_at"))
+		return false;
+	for (size_t i = 0; i < arr_len(findings); i++)
+		if (!strcmp(str(json_object_array_get_idx(findings, i), "map", ""), id))
+			return false;
+	return true;
+}
+
 void report_print_text(json_object *doc, FILE *out)
 {
 	json_object *t = get(doc, "target"), *maps = arr(doc, "maps"), *ev = get(doc, "events");
@@ -147,7 +160,7 @@ void report_print_text(json_object *doc, FILE *out)
 	double wf = get(ov, "write_observed_fraction") ?
 			    json_object_get_double(get(ov, "write_observed_fraction")) : 1;
 	json_object *stripped = get(t, "stripped"), *pie = get(t, "pie");
-	size_t nmaps = arr_len(maps);
+	size_t nmaps = arr_len(maps), growth_only = 0;
 	json_object *sms = arr(doc, "sync_maps"), *sl = arr(doc, "short_lived");
 
 	fprintf(out, "mapwatch capture of PID %" PRIu64 " (%s)\n", u64(t, "pid"),
@@ -190,11 +203,24 @@ void report_print_text(json_object *doc, FILE *out)
 		}
 	}
 
-	fprintf(out, "\nMAPS WRITTEN (%zu)\n", nmaps);
+	/*
+	 * Maps known only from a growth (made before, written while their writes were not
+	 * watched) are counted, not listed, unless a finding names them: per-request maps of a
+	 * server grow by the dozen, each a row of unknowns.
+	 */
+	for (size_t i = 0; i < nmaps; i++)
+		growth_only += only_grown(json_object_array_get_idx(maps, i), findings);
+	fprintf(out, "\nMAPS WRITTEN (%zu)\n", nmaps - growth_only);
 	if (!nmaps)
 		fprintf(out, "  no map writes seen\n");
 	for (size_t i = 0; i < nmaps; i++)
-		print_map(json_object_array_get_idx(maps, i), wf < 1, out);
+		if (!only_grown(json_object_array_get_idx(maps, i), findings))
+			print_map(json_object_array_get_idx(maps, i), wf < 1, out);
+	if (growth_only)
+		fprintf(out, "  and %zu map%s seen only in a growth (none of %s writes was watched, "
+			     "nor %s creation): not listed\n",
+			growth_only, growth_only == 1 ? "" : "s", growth_only == 1 ? "its" : "their",
+			growth_only == 1 ? "its" : "their");
 
 	for (size_t i = 0; i < arr_len(sl); i++) {
 		json_object *s = json_object_array_get_idx(sl, i), *cr = get(s, "created_at");
@@ -223,12 +249,12 @@ void report_print_text(json_object *doc, FILE *out)
 		/* a map on a stack has no creation call: it is known from its first write */
 		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " %s, %" PRIu64
 			     " ended during the capture, median life: %s, peak %" PRIu64
-			     " entries\n",
+			     " entr%s\n",
 			str(s, "type", "(type unknown)"),
 			stack ? "on a goroutine stack, first written in" : "made in",
 			str(cr, "function", "?"), str(cr, "file", "?"),
 			u64(cr, "line"), u64(s, "made"), stack ? "seen" : "made", u64(s, "ended"),
-			lb, u64(s, "peak_len"));
+			lb, u64(s, "peak_len"), u64(s, "peak_len") == 1 ? "y" : "ies");
 	}
 
 	for (size_t i = 0; i < arr_len(sms); i++) {
@@ -269,9 +295,10 @@ void report_print_text(json_object *doc, FILE *out)
 		json_object *c = json_object_array_get_idx(cls, i);
 
 		if (json_object_get_boolean(get(c, "windowed")))
-			fprintf(out, "\n  %-6s probes: in %" PRIu64 " windows, attached %.2f s "
+			fprintf(out, "\n  %-6s probes: in %" PRIu64 " window%s, attached %.2f s "
 				     "(%.1f%% of the capture), %.3f s of CPU",
 				str(c, "class", "?"), u64(c, "windows"),
+				u64(c, "windows") == 1 ? "" : "s",
 				json_object_get_double(get(c, "attached_s")),
 				100 * json_object_get_double(get(c, "observed_fraction")),
 				json_object_get_double(get(c, "cpu_s")));

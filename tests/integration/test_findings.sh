@@ -164,10 +164,14 @@ for go in $(toolchains); do
 	fi
 	if run_mode "$go" stackmap 0.5; then
 		# (if the goroutine's stack is copied mid-loop, the header moves and its writes go on
-		# at a new address: each part is a map on the stack, and together they have them all)
+		# at a new address: each part is a map on the stack, and together they have them all;
+		# parts that ended are counted at their site, with the stack maps of other calls)
 		check "go$go stackmap: a map on a goroutine stack is marked so, with its writes and site" jq_true "$R" \
-			"[.maps[] | select(.sites | any(.function == \"main.stackMap\" and .line == $(line stack-put)))]
-			 | length >= 1 and all(.on_stack) and (map(.assigns) | add) == 15000"
+			"([.maps[] | select(.sites | any(.function == \"main.stackMap\" and .line == $(line stack-put)))]) as \$live
+			 | ([.short_lived[] | select(.on_stack and .created_at.function == \"main.stackMap\"
+				and .created_at.line == $(line stack-put))]) as \$ended
+			 | (\$live | length) + (\$ended | length) >= 1 and (\$live | all(.on_stack))
+			 and ((\$live | map(.assigns) | add // 0) + (\$ended | map(.writes) | add // 0)) == 15000"
 	fi
 	# Running when the capture attaches (so its lock is judged too, in the baseline).
 	if run_mode "$go" control 0.5 first; then

@@ -330,6 +330,41 @@ static void report_scales_by_work(void)
 	}
 }
 
+/*
+ * Maps seen only in a growth (no write, no creation) are counted under MAPS WRITTEN, not
+ * listed, unless a finding names one.
+ */
+static void growth_only_maps_are_counted(void)
+{
+	static const char doc_text[] =
+		"{\"schema\": \"mapwatch.capture/v1\", \"maps\": ["
+		"{\"id\": \"0xc000001000\", \"type\": null, \"created_at\": null, \"len\": 416,"
+		" \"assigns\": 0, \"deletes\": 0, \"clears\": 0, \"growths\": 7},"
+		"{\"id\": \"0xc000002000\", \"type\": null, \"created_at\": null, \"len\": 26,"
+		" \"assigns\": 0, \"deletes\": 0, \"clears\": 0, \"growths\": 2},"
+		"{\"id\": \"0xc000003000\", \"type\": \"map[int]int\", \"created_at\": null,"
+		" \"len\": 3, \"assigns\": 3, \"deletes\": 0, \"clears\": 0, \"growths\": 0}],"
+		" \"findings\": [{\"kind\": \"no_shrink\", \"severity\": \"warning\","
+		" \"map\": \"0xc000002000\", \"summary\": \"s\"}]}";
+	char err[256], *text = NULL;
+	size_t tlen = 0;
+	json_object *doc = report_parse(doc_text, sizeof(doc_text) - 1, "t", err, sizeof(err));
+	FILE *f;
+
+	EXPECT_MSG(doc, "%s", err);
+	if (!doc)
+		return;
+	f = open_memstream(&text, &tlen);
+	report_print_text(doc, f);
+	fclose(f);
+	EXPECT_MSG(strstr(text, "MAPS WRITTEN (2)") && !strstr(text, "map 0xc000001000") &&
+			   strstr(text, "map 0xc000002000") && strstr(text, "map 0xc000003000") &&
+			   strstr(text, "and 1 map seen only in a growth"),
+		   "%s", text);
+	free(text);
+	json_object_put(doc);
+}
+
 /* The user's code is what is not the runtime's machinery (reflect's map calls included). */
 static void user_functions(void)
 {
@@ -489,7 +524,7 @@ int main(void)
 		CASE(model_counts_sites_and_writers), CASE(pair_stacks_are_reused),
 		CASE(epochs_carry_creation_and_pairs), CASE(epochs_carry_an_emptied_map),
 		CASE(report_names_functions_and_lines), CASE(user_functions),
-		CASE(report_scales_by_work),
+		CASE(report_scales_by_work), CASE(growth_only_maps_are_counted),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
 	};
 	char path[512], err[256];

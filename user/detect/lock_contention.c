@@ -76,10 +76,12 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		site_label(&g_array_index(mx->sites, struct mw_site, 0).sym, site, sizeof(site));
 		snprintf(addr, sizeof(addr), "%#llx", (unsigned long long)mx->addr);
 		snprintf(sum, sizeof(sum),
-			 "%u goroutines waited %.3f s (%.0f%% of the %.1f s lock waits were measured "
-			 "with the map probes off) for mutex %s, taken in %s, to write %s: shorten the "
-			 "critical section, or shard the map so writers do not queue on one lock",
-			 g_hash_table_size(mx->waiters), base_wait_s, pct, base_s, addr, site, label);
+			 "goroutines waited %.3f s in all for mutex %s, taken in %s, in the %.1f s its "
+			 "waits were measured with the map probes off (%.0f%% of that time; over 100%% "
+			 "when several wait at once; %u goroutines waited on it during the capture), to "
+			 "write %s: shorten the critical section, or shard the map so writers do not "
+			 "queue on one lock",
+			 base_wait_s, addr, site, base_s, pct, g_hash_table_size(mx->waiters), label);
 		f = finding_new("lock_contention", "warning", mp->addr, sum);
 		finding_add_sites(f, mx->sites, 3);
 		finding_add_sites(f, mp->sites, 3);
