@@ -412,6 +412,18 @@ static struct mw_map *map_get(struct mw_model *m, uint64_t addr, uint64_t now_ns
 	return mp ? mp : map_new(m, addr, now_ns);
 }
 
+/* The map type a call was given (the catalogue says in which register), or 0. */
+static uint64_t record_maptype(const struct mw_call_rec *r)
+{
+	if (r->fn >= PROBE__COUNT)
+		return 0;
+	switch (probe_defs[r->fn].treg) {
+	case MW_REG_RAX: return r->ax;
+	case MW_REG_RBX: return r->bx;
+	default: return 0;
+	}
+}
+
 static void set_type(struct mw_model *m, struct mw_map *mp, uint64_t maptype)
 {
 	if (mp->maptype || !maptype)
@@ -686,7 +698,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	}
 	if (!mp)
 		mp = map_new(m, r->obj, r->t_entry);
-	set_type(m, mp, r->ax);
+	set_type(m, mp, record_maptype(r));
 	/*
 	 * The length when first seen: 0 for a map whose creation was seen; otherwise what the
 	 * first write found (a growth record, whose RET comes first, may have added the map).
@@ -758,10 +770,9 @@ static void on_create(struct mw_model *m, const struct mw_call_rec *r)
 	mp->created_seen = true;
 	mp->made_at_pc = record_site(m, r, &mp->created_at);
 	mp->made_at = mp->created_at;
-	if (r->fn != PROBE_MAKEMAP_SMALL) {
-		set_type(m, mp, r->ax);
+	set_type(m, mp, record_maptype(r));	/* makemap_small is given none */
+	if (r->fn != PROBE_MAKEMAP_SMALL)
 		mp->hint = r->bx;
-	}
 	mp->made_maptype = mp->maptype;
 	if (!(r->flags & MW_F_HDR_AFTER_BAD)) {
 		map_hdr_decode(r->hdr_after, m->layout, &mp->hdr);
@@ -865,6 +876,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 			sizes_from_header(m, mp);
 		}
 	}
+	set_type(m, mp, record_maptype(r));
 	mp->growths++;
 	mp->dirty = true;
 	/*

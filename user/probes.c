@@ -19,7 +19,8 @@ _Static_assert(MW_CLASS__COUNT <= MW_CLASSES, "a cost class must fit in the cook
 #define UNWIND MW_OP_UNWIND
 _Static_assert(PROBE__COUNT <= MW_MAX_FN, "BPF's unwind loop covers MW_MAX_FN probe points");
 const struct probe_def probe_defs[PROBE__COUNT] = {
-#define PROBE(id, sym, op, impls, reg, delta) [PROBE_##id] = { sym, op, impls, reg, delta },
+#define PROBE(id, sym, op, impls, reg, delta, treg) \
+	[PROBE_##id] = { sym, op, impls, reg, delta, treg },
 #include "../probes/functions.def"
 #undef PROBE
 };

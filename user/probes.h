@@ -14,7 +14,7 @@ enum mw_op {
 enum { IMPL_HMAP = 1, IMPL_SWISS = 2 };
 
 enum probe_id {
-#define PROBE(id, sym, op, impls, reg, delta) PROBE_##id,
+#define PROBE(id, sym, op, impls, reg, delta, treg) PROBE_##id,
 #include "../probes/functions.def"
 #undef PROBE
 	PROBE__COUNT
@@ -26,6 +26,7 @@ struct probe_def {
 	int impls;
 	int reg;		/* MW_REG_* */
 	int delta;		/* object = register + delta */
+	int treg;		/* MW_REG_* holding the map's type at entry (NONE: no type) */
 };
 
 static inline int op_is_write(enum mw_op op)

@@ -445,6 +445,8 @@ static void growths_of_other_maps_are_theirs(void)
 		EXPECT(!model_ingest(&m, &g, sizeof(g)));
 	}
 	mp = map_at(&m, addr);
+	/* hashGrow is given the map's type (RAX): the map is named by it */
+	EXPECT_MSG(mp && !strcmp(mp->type, "map[int64]int"), "%s", mp ? mp->type : "-");
 	EXPECT_MSG(mp && mp->growths == 1 && mp->seed == 102 && mp->hdr.count == 8 &&
 			   mp->peak_len == 8 && mp->hdr.B == 1 && m.ended->len == 2,
 		   "growths %lu seed %lu len %lu peak %lu B %d ended %u", mp ? mp->growths : 0,
