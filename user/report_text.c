@@ -128,9 +128,9 @@ static void print_scaling(json_object *ov, double wf, FILE *out)
 	fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline (not in "
 		     "the windows' closing tails): write counts above are samples", 100 * wf);
 	if (ef <= 0)
-		fprintf(out, ";\n  the probes took %.0f%% of the program's CPU while attached, so it "
-			     "did little else then: its counts are not scaled into totals",
-			in_cpu > 0 ? 100 * in_cost / in_cpu : 100.0);
+		fprintf(out, ";\n  the probes took %.0f%% of the program's CPU while recording and "
+			     "slowed it to under half its pace, unevenly: its counts are not scaled "
+			     "into totals", in_cpu > 0 ? 100 * in_cost / in_cpu : 100.0);
 	else if (get(w, "work_fraction"))
 		fprintf(out, ";\n  the program did %.1f%% of its work then (its CPU, less the "
 			     "probes'; they slow it while attached): estimated totals, marked ~, are "

@@ -318,7 +318,8 @@ static void report_scales_by_work(void)
 			EXPECT(!jget(doc, "maps.0.sites.0.estimated_count") &&
 			       !jget(doc, "maps.0.estimated_writes") &&
 			       json_object_get_double(jget(doc, "overhead.write_estimate_fraction")) == 0);
-			EXPECT_MSG(strstr(text, "the probes took 90% of the program's CPU") &&
+			EXPECT_MSG(strstr(text, "the probes took 90% of the program's CPU while "
+					   "recording") &&
 					   strstr(text, "not scaled into totals") &&
 					   strstr(text, "(sampled)") && !strstr(text, "~"),
 				   "%s", text);
