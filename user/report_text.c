@@ -129,8 +129,8 @@ static void print_scaling(json_object *ov, double wf, FILE *out)
 		     "the windows' closing tails): write counts above are samples", 100 * wf);
 	if (ef <= 0)
 		fprintf(out, ";\n  the probes took %.0f%% of the program's CPU while recording and "
-			     "slowed it to under half its pace, unevenly: its counts are not scaled "
-			     "into totals", in_cpu > 0 ? 100 * in_cost / in_cpu : 100.0);
+			     "slowed it too much, and too unevenly, to scale its counts into totals",
+			in_cpu > 0 ? 100 * in_cost / in_cpu : 100.0);
 	else if (get(w, "work_fraction"))
 		fprintf(out, ";\n  the program did %.1f%% of its work then (its CPU, less the "
 			     "probes'; they slow it while attached): estimated totals, marked ~, are "

@@ -191,7 +191,7 @@ if CONTEND_FOR=16s start_fixture "$U" "$MW_FIXTURES/$go/findings.pie-stripped" b
 			   else .estimated_writes >= 0.5 * \$made and .estimated_writes <= 2 * \$made end"
 		check "busy go$go: the text says why its counts are not scaled, if they are not" \
 			bash -c "jq -e '.overhead.write_estimate_fraction > 0' '$D/r.json' >/dev/null ||
-				 grep -q 'not scaled into totals' '$D/cap.out'"
+				 grep -q 'to scale its counts into totals' '$D/cap.out'"
 	else
 		notok "busy go$go: could not start the fixture"
 	fi

@@ -320,7 +320,7 @@ static void report_scales_by_work(void)
 			       json_object_get_double(jget(doc, "overhead.write_estimate_fraction")) == 0);
 			EXPECT_MSG(strstr(text, "the probes took 90% of the program's CPU while "
 					   "recording") &&
-					   strstr(text, "not scaled into totals") &&
+					   strstr(text, "to scale its counts into totals") &&
 					   strstr(text, "(sampled)") && !strstr(text, "~"),
 				   "%s", text);
 		}
