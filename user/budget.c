@@ -323,7 +323,7 @@ double budget_observed(const struct budget *b, double now)
 double budget_work_fraction(const struct budget_work *w)
 {
 	double in = w->in_cpu - w->in_cost, out = w->out_cpu - w->out_cost;
-	double tail = w->tail_cpu - w->tail_cost, slow;
+	double tail = w->tail_cpu - w->tail_cost, slow, out_rate;
 
 	if (!w->known || w->in_s <= 0 || w->out_s <= 0)
 		return -1;
@@ -332,12 +332,16 @@ double budget_work_fraction(const struct budget_work *w)
 	if (in + out < BUDGET_WORK_MIN_CPU_S)
 		return -1;	/* next to no work: the time is as good a measure */
 	/*
-	 * As much work a second while recording as outside: the traps took idle time, not the
-	 * program's (a program that waits for its work absorbs them), and the time is the measure.
+	 * As much work a second while recording as outside, within what the error of the
+	 * probes' price allows: the traps took idle time, not the program's (a program that
+	 * waits for its work absorbs them), and the time is the measure. (A program idle most of
+	 * the time, whose CPU while recording is mostly the traps', would otherwise seem slowed
+	 * by a price 30% high.)
 	 */
-	slow = (in / w->in_s) / (out / (w->out_s + w->tail_s));
-	if (slow >= 1)
+	out_rate = out / (w->out_s + w->tail_s);
+	if (in / w->in_s >= out_rate - BUDGET_PRICE_ERROR * w->in_cost / w->in_s)
 		return -1;
+	slow = (in / w->in_s) / out_rate;
 	/*
 	 * The probes' price is a calibration: what is left must stand well above its error.
 	 * And a program slowed to less than half its pace was slowed unevenly: a lock the probes

@@ -33,6 +33,8 @@
 					 * at 11.9, and seemed to have 28% of its CPU left) */
 #define BUDGET_WORK_MIN_CPU_S 0.05	/* ... and its CPU in all, less the probes' */
 #define BUDGET_WORK_MIN_PACE 0.5	/* ... and its pace while recording, against outside */
+#define BUDGET_PRICE_ERROR 0.3	/* how far off a hit's price may be (calibrated on another
+				 * function: 16.5 us a write measured against 11.9 priced) */
 
 struct budget_class {
 	bool present;		/* the plan has probes of this class */
