@@ -39,7 +39,8 @@ static void price_traps(struct session *s, struct hit_cost c)
 
 /*
  * The target's CPU since the last tick, and what the probes cost it, with the map-write
- * probes attached (or still being closed) and not: the work each part of the capture saw.
+ * probes recording, being closed (trapping, recording nothing), or detached: the work each
+ * part of the capture saw (budget_work_fraction).
  */
 static void account_work(struct session *s, double dt, const double cost[MW_CLASS__COUNT])
 {
