@@ -310,10 +310,8 @@ static void made_life(struct mw_model *m, struct mw_made *md, const struct mw_ma
 
 	if (mp->peak_len > md->peak_len)
 		md->peak_len = mp->peak_len;
-	if (!life) {	/* nothing of it seen after its creation: no life to speak of */
-		md->unseen++;
+	if (!life)	/* nothing of it seen after its creation: no life to speak of */
 		return;
-	}
 	i = md->nlife++;
 	if (i < MW_LIFE_SAMPLES) {
 		md->life_ns[i] = life;
@@ -665,6 +663,13 @@ static bool same_tables(const struct mw_model *m, const struct mw_map *mp,
 	return t == known || (m->layout->impl == IMPL_HMAP && h->oldbuckets == known);
 }
 
+/* Another seed over other tables than mp's: another map, or mp emptied and regrown unwatched. */
+static bool other_seed_and_tables(const struct mw_model *m, const struct mw_map *mp,
+				  const struct map_hdr *h)
+{
+	return mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h);
+}
+
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
@@ -851,6 +856,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 {
 	struct mw_map *mp;
 	struct map_hdr before;
+	bool hb;
 
 	if (!r->obj)
 		return;
@@ -860,16 +866,15 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 	 */
 	mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
 	map_hdr_decode(r->hdr_before, m->layout, &before);
-	if (mp && mp->seed_known && !(r->flags & MW_F_HDR_BEFORE_BAD) &&
-	    map_hdr_plausible(&before, m->layout) && before.seed != mp->seed &&
-	    !same_tables(m, mp, &before)) {
+	hb = !(r->flags & MW_F_HDR_BEFORE_BAD) && map_hdr_plausible(&before, m->layout);
+	if (mp && hb && other_seed_and_tables(m, mp, &before)) {
 		map_end(m, mp, "a growth found another hash seed over other tables: another map at "
 			"its address, or this one emptied and regrown while unwatched", r->t_entry);
 		mp = NULL;
 	}
 	if (!mp) {
 		mp = map_new(m, r->obj, r->t_entry);
-		if (!(r->flags & MW_F_HDR_BEFORE_BAD) && map_hdr_plausible(&before, m->layout)) {
+		if (hb) {
 			mp->seed = before.seed;	/* known only from this growth: its identity */
 			mp->seed_known = true;
 			mp->hdr = before;
@@ -1414,7 +1419,7 @@ static const char *map_check(struct mw_model *m, struct mw_map *mp, const struct
 	 * A new seed over other tables: another map here, or this one emptied (reseeded) and
 	 * grown (new tables) while unwatched. Only the heap can tell them apart.
 	 */
-	if (mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h) && !held)
+	if (other_seed_and_tables(m, mp, h) && !held)
 		return "its hash seed and tables changed while unwatched: another map at its "
 		       "address, or this one emptied and regrown";
 	if (mp->doubt_ns && !held)	/* the writes since may be another map's */

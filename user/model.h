@@ -157,7 +157,6 @@ struct mw_made {
 	uint64_t writes;
 	uint64_t assigns, deletes, clears, growths;	/* writes by op, and growths */
 	uint64_t nlife;			/* lives seen (creation to a later sign of life) */
-	uint64_t unseen;		/* maps of it never seen after their creation */
 	uint64_t life_ns[MW_LIFE_SAMPLES];	/* a uniform sample of them */
 };
 #define MW_MADE_ON_STACK (1ULL << 63)	/* in a site key: a stack map, keyed by its writer */

@@ -196,9 +196,8 @@ static json_object *budget_json(const struct capture_meta *meta)
 double report_observed_fraction(const struct capture_meta *meta, int cls)
 {
 	const struct budget *b = meta->budget;
-	double span = meta->duration_s - meta->lock_baseline_s, f;
-
 	const struct budget_work *w = &meta->work;
+	double span = meta->duration_s - meta->lock_baseline_s, f;
 
 	if (!b || b->share <= 0 || !b->windows || span <= 0)
 		return 1;
