@@ -101,6 +101,18 @@ struct {
 	__type(value, __u8);
 } deep_callers SEC(".maps");
 
+/*
+ * Writes counted at entry (mw_tally), read and deleted by user space as it goes. Per CPU: a
+ * count is an add, not an atomic, and two CPUs never touch one value. Plain, not LRU: a full
+ * table fails the insert, and that is counted as a loss.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MW_TALLY_ENTRIES);
+	__type(key, struct mw_tally_key);
+	__type(value, struct mw_tally_val);
+} tally SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MW_STAT__MAX);
@@ -288,6 +300,37 @@ static __always_inline void check_writer(struct mw_call_rec *r, __u32 slot)
 	o->t_first = known ? first.t : 0;
 	o->nstack = r->nstack;
 	__builtin_memcpy(o->stack, r->stack, sizeof(o->stack));
+	bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * A tallied write found the map's write flag set: another goroutine is inside a write of it
+ * (the runtime sets the flag after hashing the key, clears it before returning, and throws
+ * "concurrent map writes" when its own check finds it). Its writer is unknown here: no call is
+ * paired at entry alone. Rare, so the stack is taken.
+ */
+static __always_inline void tally_overlap(struct pt_regs *ctx, const struct mw_tally_key *k,
+					  __u64 maptype, __u64 goid, __u64 t, __u32 slot)
+{
+	struct mw_overlap_rec *o = bpf_ringbuf_reserve(&events, sizeof(*o), 0);
+	long n;
+
+	if (!o) {
+		lose(slot, MW_STAT_RB_DROPS);
+		return;
+	}
+	__builtin_memset(o, 0, sizeof(*o));
+	o->type = MW_REC_OVERLAP;
+	o->tgid = k->tgid;
+	o->map = k->map;
+	o->maptype = maptype;
+	o->t = t;
+	o->fn_second = k->fn;
+	o->goid_second = goid;
+	o->caller_second = k->caller;
+	o->flag_set = 1;
+	n = bpf_get_stack(ctx, o->stack, sizeof(o->stack), BPF_F_USER_STACK);
+	o->nstack = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
 	bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
 }
 
@@ -498,6 +541,73 @@ static __always_inline int on_ret(struct pt_regs *ctx)
 }
 
 /*
+ * A map write counted at its entry alone: one trap (emulated, on the PUSH after the stack
+ * check), no pairing, no record; a per-CPU count by (map, seed, caller) that user space reads.
+ * What it cannot give (the writer's goroutine, the header after, a stack) the full handlers
+ * above give in their own windows. Probes of this kind are never attached with those on the
+ * same functions: user space alternates them.
+ */
+static __always_inline int on_tally(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ck = bpf_get_attach_cookie(ctx);
+	struct mw_tally_key k = { .tgid = pid_tgid >> 32 };
+	struct mw_target_cfg *cfg;
+	struct mw_tally_val *v, nv = {};
+	__u64 lo = 0, hi = 0, now;
+
+	stat_inc(MW_STAT_ENTRY_HITS);
+	cfg = bpf_map_lookup_elem(&targets, &k.tgid);
+	if (!cfg) {
+		stat_inc(MW_STAT_NO_TARGET);
+		return 0;
+	}
+	fn_hit(cfg, ck, 0);
+	if (cfg->off_mask & (1u << MW_CK_CLASS(ck)))
+		return 0;	/* being detached */
+	k.fn = MW_CK_FN(ck) - MW_FN_TALLY;
+	k.map = reg(ctx, MW_CK_REG(ck));
+	if (!k.map)
+		return 0;
+	bpf_probe_read_user(&k.caller, sizeof(k.caller), (void *)ctx->sp);
+	if (bpf_probe_read_user(nv.hdr, sizeof(nv.hdr), (void *)k.map)) {
+		stat_inc(MW_STAT_HDR_FAIL);
+		return 0;	/* not a header: nothing to count it on */
+	}
+	if (cfg->seed_off <= MW_HDR_BYTES - sizeof(__u64))
+		__builtin_memcpy(&k.seed, &nv.hdr[cfg->seed_off & (MW_HDR_BYTES - 8)],
+				 sizeof(k.seed));
+	bpf_probe_read_user(&lo, sizeof(lo), (void *)(ctx->r14 + cfg->stack_lo_off));
+	bpf_probe_read_user(&hi, sizeof(hi), (void *)(ctx->r14 + cfg->stack_hi_off));
+	if (k.map >= lo && k.map < hi)
+		k.flags |= MW_F_ON_STACK;
+	now = bpf_ktime_get_ns();
+	nv.maptype = ctx->ax;
+	if (!(k.flags & MW_F_ON_STACK) && cfg->writing_off < MW_HDR_BYTES &&
+	    (nv.hdr[cfg->writing_off & (MW_HDR_BYTES - 1)] & cfg->writing_mask))
+		tally_overlap(ctx, &k, ctx->ax, read_goid(ctx, cfg), now, cfg->slot);
+
+	v = bpf_map_lookup_elem(&tally, &k);
+	if (!v) {
+		nv.n = 1;
+		nv.t_first = nv.t_last = now;
+		if (!bpf_map_update_elem(&tally, &k, &nv, BPF_NOEXIST))
+			return 0;
+		/* inserted meanwhile from another CPU (this CPU's value is zero), or table full */
+		v = bpf_map_lookup_elem(&tally, &k);
+		if (!v) {
+			lose(cfg->slot, MW_STAT_TALLY_FULL);
+			return 0;
+		}
+	}
+	if (!v->n++)
+		v->t_first = now;
+	v->t_last = now;
+	v->maptype = nv.maptype;
+	__builtin_memcpy(v->hdr, nv.hdr, sizeof(v->hdr));
+	return 0;
+}
+
+/*
  * The same handlers as uprobe_multi programs: a whole set of probe points is attached, and
  * detached, in one call (user space falls back to the single-uprobe programs without it).
  */
@@ -511,6 +621,18 @@ SEC("uprobe")
 int BPF_KPROBE(mw_ret)
 {
 	return on_ret(ctx);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mw_tally)
+{
+	return on_tally(ctx);
+}
+
+SEC("uprobe.multi")
+int BPF_KPROBE(mw_tally_multi)
+{
+	return on_tally(ctx);
 }
 
 SEC("uprobe.multi")

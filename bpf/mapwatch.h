@@ -16,6 +16,8 @@ enum mw_rec_type {
 	MW_REC_CALL = 1,	/* one completed call: entry + RET paired by goroutine */
 	MW_REC_OVERLAP,		/* a write began while another goroutine's write was in flight */
 	MW_REC_FATAL,		/* runtime.fatal was called: the target is about to die */
+	MW_REC_TALLY,		/* writes counted in BPF (struct mw_tally_rec): made by user space
+				 * from the tally table, not sent through the ring buffer */
 };
 
 /*
@@ -38,6 +40,11 @@ enum { MW_REG_NONE = 0, MW_REG_RAX, MW_REG_RBX, MW_REG_RCX };
 #define MW_CK_UNWIND (1u << 13)
 #define MW_CK_CLASS(c) (((c) >> 14) & (MW_CLASSES - 1))
 #define MW_CLASSES 8
+/*
+ * A tally probe (the entry of a map write, counted in BPF: mw_tally) has the probe-point
+ * index of its write plus MW_FN_TALLY, so that its hits are counted apart.
+ */
+#define MW_FN_TALLY 48
 
 /* Per-CPU counters, index into the "stats" array. */
 enum mw_stat {
@@ -54,6 +61,7 @@ enum mw_stat {
 	MW_STAT_STALE,		/* in-flight or writer entries of an older window, dropped */
 	MW_STAT_GOID_FAIL,	/* goroutine id unreadable: call not paired, not checked */
 	MW_STAT_HDR_FAIL,	/* header unreadable at entry or RET: flagged, not zeros */
+	MW_STAT_TALLY_FULL,	/* tally table full: a write not counted (a loss) */
 	MW_STAT__MAX,
 };
 
@@ -79,6 +87,8 @@ struct mw_target_cfg {
 	__u32 off_mask;
 	/* Index of this process's counters (fn_hits, lost) below MW_MAX_TARGETS: user space's. */
 	__u32 slot;
+	__u32 seed_off;		/* header bytes holding the hash seed (u64 for hmap's u32 too:
+				 * the key of a tally only needs to tell two maps apart) */
 };
 
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */
@@ -94,6 +104,38 @@ struct mw_pair_key {
 	__u32 _pad;
 	__u64 map;
 	__u64 caller;
+};
+
+/*
+ * Writes counted in BPF, at entry alone, per (process, probe point, map, seed, immediate
+ * caller): the cheap way to watch writes (one trap, no record). The value is per CPU; user
+ * space sums the CPUs, takes the latest header, and deletes the entry as it reads it.
+ */
+#define MW_TALLY_ENTRIES 16384	/* (map, seed, caller) tallies BPF holds between reads */
+
+struct mw_tally_key {
+	__u32 tgid;
+	__u32 fn;		/* the write's probe-point index (not + MW_FN_TALLY) */
+	__u64 map;
+	__u64 seed;
+	__u64 caller;		/* return address at [RSP] on entry */
+	__u32 flags;		/* MW_F_ON_STACK */
+	__u32 _pad;
+};
+
+struct mw_tally_val {
+	__u64 n;		/* writes */
+	__u64 t_first, t_last;	/* bpf_ktime_get_ns() of the first and the last */
+	__u64 maptype;		/* RAX at the last entry (the register of the map type) */
+	__u8 hdr[MW_HDR_BYTES];	/* the header at the last entry (before that write) */
+};
+
+/* One tally, summed over CPUs, as user space hands it to the model (MW_REC_TALLY). */
+struct mw_tally_rec {
+	__u32 type;		/* MW_REC_TALLY */
+	__u32 tgid;
+	struct mw_tally_key k;
+	struct mw_tally_val v;
 };
 
 struct mw_call_rec {

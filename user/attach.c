@@ -53,6 +53,7 @@ static int load_skel(struct attach *a, size_t ringbuf_bytes, bool multi, char *e
 		bpf_map__set_max_entries(a->skel->maps.events, (__u32)ringbuf_bytes);
 	bpf_program__set_autoload(a->skel->progs.mw_entry_multi, multi);
 	bpf_program__set_autoload(a->skel->progs.mw_ret_multi, multi);
+	bpf_program__set_autoload(a->skel->progs.mw_tally_multi, multi);
 	a->multi = multi;
 	return mapwatch_bpf__load(a->skel);
 }
@@ -85,6 +86,8 @@ int attach_load(struct attach *a, size_t ringbuf_bytes, record_fn cb, void *ctx,
 		attach_close(a);
 		return MW_EXIT_PRIV;	/* either way: BPF is not available to us */
 	}
+	a->cb = cb;
+	a->cb_ctx = ctx;
 	/* the kernel times our programs while this fd is open (two clock reads a run) */
 	a->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events),
@@ -137,7 +140,9 @@ static int add_link(struct attach *a, struct bpf_program *prog, pid_t pid, const
 
 int attach_set_of(int probe_id)
 {
-	return ATTACH_SET(op_class(probe_defs[probe_id].op));
+	int set = ATTACH_SET(op_class(probe_defs[probe_id].op));
+
+	return set == ATTACH_WRITES ? set | ATTACH_TALLY : set;
 }
 
 static int write_cfg(struct attach *a, char *err, size_t errlen)
@@ -160,6 +165,7 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 		.writing_mask = (__u8)t->layout->writing_mask,
 		.stack_lo_off = (__u32)t->layout->stack_lo,
 		.stack_hi_off = (__u32)t->layout->stack_hi,
+		.seed_off = (__u32)t->layout->seed,
 	};
 
 	/*
@@ -192,6 +198,8 @@ void attach_share(struct attach *a, struct attach *owner, int slot)
 	a->rb = owner->rb;
 	a->stats_fd = owner->stats_fd;
 	a->multi = owner->multi;
+	a->cb = owner->cb;
+	a->cb_ctx = owner->cb_ctx;
 	a->shared = true;
 	a->slot = slot;
 }
@@ -235,6 +243,55 @@ static void forget_target(struct attach *a)
 	purge_tgid(a->skel->maps.inflight, a->pid);
 	purge_tgid(a->skel->maps.writers, a->pid);
 	purge_tgid(a->skel->maps.stacked, a->pid);
+	purge_tgid(a->skel->maps.tally, a->pid);
+}
+
+int attach_tally_drain(struct attach *a)
+{
+	struct bpf_map *map = a->skel ? a->skel->maps.tally : NULL;
+	int ncpu = libbpf_num_possible_cpus(), n = 0;
+	GArray *keys;
+	struct mw_tally_key k, next;
+	struct mw_tally_val *v;
+	bool first = true;
+
+	if (!map || ncpu <= 0 || !a->pid || !a->cb)
+		return 0;
+	/* keys first, then each read and deleted at once (see purge_tgid) */
+	keys = g_array_new(FALSE, FALSE, sizeof(k));
+	while (!bpf_map__get_next_key(map, first ? NULL : &k, &next, sizeof(k))) {
+		first = false;
+		k = next;
+		if (k.tgid == (__u32)a->pid)
+			g_array_append_val(keys, k);
+	}
+	v = g_new(struct mw_tally_val, ncpu);
+	for (guint i = 0; i < keys->len; i++) {
+		struct mw_tally_rec r = { .type = MW_REC_TALLY, .tgid = (__u32)a->pid };
+
+		r.k = g_array_index(keys, struct mw_tally_key, i);
+		if (bpf_map_lookup_and_delete_elem(bpf_map__fd(map), &r.k, v))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			if (!v[c].n)
+				continue;
+			if (!r.v.n || v[c].t_first < r.v.t_first)
+				r.v.t_first = v[c].t_first;
+			if (v[c].t_last >= r.v.t_last) {
+				r.v.t_last = v[c].t_last;
+				r.v.maptype = v[c].maptype;
+				memcpy(r.v.hdr, v[c].hdr, sizeof(r.v.hdr));
+			}
+			r.v.n += v[c].n;
+		}
+		if (r.v.n) {
+			a->cb(a->cb_ctx, &r, sizeof(r));
+			n++;
+		}
+	}
+	g_free(v);
+	g_array_unref(keys);
+	return n;
 }
 
 /* One uprobe_multi link for the entries (or the RETs) of the plan's probes in the sets. */
@@ -244,6 +301,7 @@ static int add_multi(struct attach *a, const struct target *t, const struct prob
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts);
 	unsigned long offs[PROBE__COUNT * (DISASM_MAX_RETS + 1)];
 	__u64 cookies[PROBE__COUNT * (DISASM_MAX_RETS + 1)];
+	bool tally = sets == ATTACH_TALLY;
 	struct bpf_link *l;
 	size_t n = 0;
 
@@ -252,6 +310,8 @@ static int add_multi(struct attach *a, const struct target *t, const struct prob
 
 		if (pp->error[0] || !(attach_set_of(pp->id) & sets))
 			continue;
+		if (tally && !entry)
+			continue;	/* counted at entry alone */
 		for (int r = entry ? -1 : 0; r < (entry ? 0 : pp->pts.nrets); r++) {
 			int64_t off = entry ? pp->entry_off : pp->ret_off[r];
 
@@ -261,7 +321,7 @@ static int add_multi(struct attach *a, const struct target *t, const struct prob
 				return -1;
 			}
 			offs[n] = (unsigned long)off;
-			cookies[n++] = probe_cookie(pp->id);
+			cookies[n++] = tally ? probe_tally_cookie(pp->id) : probe_cookie(pp->id);
 		}
 	}
 	if (!n)
@@ -269,7 +329,8 @@ static int add_multi(struct attach *a, const struct target *t, const struct prob
 	opts.offsets = offs;
 	opts.cookies = cookies;
 	opts.cnt = n;
-	l = bpf_program__attach_uprobe_multi(entry ? a->skel->progs.mw_entry_multi :
+	l = bpf_program__attach_uprobe_multi(tally ? a->skel->progs.mw_tally_multi :
+					     entry ? a->skel->progs.mw_entry_multi :
 						     a->skel->progs.mw_ret_multi,
 					     t->pid, t->open_path, NULL, &opts);
 	if (!l) {
@@ -316,6 +377,16 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 
 			if (pp->error[0] || !(set & sets))
 				continue;
+			if (pass == 1 && (set & sets & ATTACH_TALLY)) {
+				snprintf(what, sizeof(what), "%s entry (tally)", name);
+				if (add_link(a, a->skel->progs.mw_tally, t->pid, t->open_path,
+					     pp->entry_off, probe_tally_cookie(pp->id), true,
+					     ATTACH_TALLY, err, errlen, what))
+					return MW_EXIT_ATTACH;
+			}
+			if (!(set & sets & ~ATTACH_TALLY))
+				continue;
+			set &= ~ATTACH_TALLY;
 			if (pass == 1) {
 				snprintf(what, sizeof(what), "%s entry", name);
 				if (add_link(a, a->skel->progs.mw_entry, t->pid, t->open_path,
@@ -759,7 +830,11 @@ bool attach_handler_time(const struct attach *a, struct handler_time *h)
 		prog_time(k->progs.mw_ret, &ns, &runs);
 		h->ret_ns += ns;
 		h->ret_runs += runs;
+		prog_time(k->progs.mw_tally_multi, &h->tally_ns, &h->tally_runs);
 	}
+	prog_time(k->progs.mw_tally, &ns, &runs);
+	h->tally_ns += ns;
+	h->tally_runs += runs;
 	ht_cache.skel = k;
 	ht_cache.at = now;
 	ht_cache.h = *h;

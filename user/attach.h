@@ -30,6 +30,8 @@ struct attach {
 	int nlinks;
 	pid_t pid;
 	struct mw_target_cfg cfg;	/* as last written to BPF (generations) */
+	record_fn cb;			/* records (the ring buffer's, and tallies) go to cb(ctx) */
+	void *cb_ctx;
 	struct attach_closer *closer;	/* closes detached links off the caller's thread */
 	struct _GThreadPool *shared_pool;	/* the owner's closing threads (attach_share) */
 	int stats_fd;			/* keeps BPF run-time stats on; -1 if refused */
@@ -53,12 +55,13 @@ enum attach_set {
 	ATTACH_MAKE = ATTACH_SET(MW_CLASS_MAKE),	/* map creation, growth, sync.Map rebuilds */
 	ATTACH_WRITES = ATTACH_SET(MW_CLASS_WRITE),	/* map writes */
 	ATTACH_SYNCOPS = ATTACH_SET(MW_CLASS_SYNCOP),	/* sync.Map writes */
-	ATTACH_MAPS = ATTACH_MAKE | ATTACH_WRITES | ATTACH_SYNCOPS,
+	ATTACH_TALLY = ATTACH_SET(MW_CLASS_TALLY),	/* map writes counted in BPF at entry */
+	ATTACH_MAPS = ATTACH_MAKE | ATTACH_WRITES | ATTACH_SYNCOPS | ATTACH_TALLY,
 	ATTACH_ALL = ATTACH_CORE | ATTACH_LOCKS | ATTACH_MAPS,
 };
 /* The sets with links attached now (not being closed). */
 int attach_sets(const struct attach *a);
-/* Which set a probe point belongs to. */
+/* Which set a probe point belongs to (a map write's tally probe is ATTACH_TALLY as well). */
 int attach_set_of(int probe_id);
 
 /* Open and load the BPF object. Returns an MW_EXIT_* status; message in err. */
@@ -96,6 +99,11 @@ int attach_closing(struct attach *a);
 
 /* Callers (runtime addresses) whose writes BPF must take a stack for every time. */
 void attach_deep_callers(struct attach *a, const uint64_t *callers, unsigned n);
+/*
+ * Read this process's tallies (writes counted in BPF) and delete them: each, summed over the
+ * CPUs, goes to the record callback as an MW_REC_TALLY record. Returns how many.
+ */
+int attach_tally_drain(struct attach *a);
 /* Wait up to timeout_ms for records; calls cb for each. Returns records or -errno. */
 int attach_poll(struct attach *a, int timeout_ms);
 /* Sum of the per-CPU counters. */
@@ -129,11 +137,12 @@ struct hit_cost attach_calibrate(struct attach *a);
 
 /*
  * The run time of mapwatch's own BPF programs, as the kernel counts it (BPF run-time stats,
- * enabled while the object is loaded): entry and RET programs, ns and runs, since load.
+ * enabled while the object is loaded): entry, RET and tally programs, ns and runs, since load.
  * false if the kernel does not count it.
  */
 struct handler_time {
 	uint64_t entry_ns, entry_runs, ret_ns, ret_runs;
+	uint64_t tally_ns, tally_runs;	/* the tally program (map writes counted at entry) */
 };
 bool attach_handler_time(const struct attach *a, struct handler_time *h);
 

@@ -49,6 +49,29 @@ void budget_pin_while(struct budget *b, int sets)
 	b->hot &= ~b->provisional;
 }
 
+void budget_alternate(struct budget *b, int full, int alt)
+{
+	b->full = full & ~alt;
+	b->alt = alt;
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (b->alt & (1 << c)) {
+			b->cls[c].windowed = b->share > 0 && b->cls[c].present;
+			b->pinned &= ~(1 << c);
+			b->provisional &= ~(1 << c);
+		}
+}
+
+/* Every set the plan has probes for. */
+static int present_sets(const struct budget *b)
+{
+	int s = 0;
+
+	for (int c = 0; c < MW_CLASS__COUNT; c++)
+		if (b->cls[c].present)
+			s |= 1 << c;
+	return s;
+}
+
 void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits, double cost_s)
 {
 	struct budget_class *c;
@@ -128,7 +151,9 @@ static void classify(struct budget *b)
 	double sum = rate_of(b, b->pinned), total;
 
 	for (int c = 0; c < MW_CLASS__COUNT; c++)
-		if (b->cls[c].present && !(b->pinned & (1 << c))) {
+		if (b->alt & (1 << c))
+			b->cls[c].windowed = true;	/* in windows of its own, or none */
+		else if (b->cls[c].present && !(b->pinned & (1 << c))) {
 			all |= 1 << c;
 			if (b->cls[c].rate >= 0)
 				order[n++] = c;
@@ -211,7 +236,7 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 
 	if (b->share <= 0) {
 		*next = now + BUDGET_PERIOD_S;
-		return sets_where(b, false) | sets_where(b, true);
+		return present_sets(b) & ~b->alt;
 	}
 	if (b->provisional && provisional_overspent(b, now)) {
 		/* no longer affordable: windowed from now on, measured like the rest */
@@ -253,6 +278,10 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	 */
 	if ((windowed & b->apart) && (windowed & ~b->apart) && (b->turn & 1))
 		windowed &= b->apart;
+	else if ((windowed & b->alt) && !(windowed & b->full))
+		windowed &= ~b->alt;	/* the full sets are kept attached: they count it all */
+	else if (windowed & b->alt)
+		windowed &= b->alt_turn & 1 ? ~b->full : ~b->alt;
 	/* soon enough that a kept class whose cost jumps is moved into windows quickly */
 	*next = now + 0.05;
 	if (!windowed || closing)
@@ -290,6 +319,8 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	 */
 	b->open_cost = cost > 0 ? cost * 1.25 : fmax(tokens, b->share * BUDGET_PERIOD_S / 2);
 	b->turn++;
+	if ((windowed & (b->alt | b->full)) && b->alt)
+		b->alt_turn++;
 	for (int c = 0; c < MW_CLASS__COUNT; c++)
 		if (windowed & (1 << c))
 			b->cls[c].windows++;

@@ -65,6 +65,14 @@ struct budget {
 	int hot;		/* sets that stretch the apart classes' measurements (map writes):
 				 * while an apart class sees activity, never kept attached, and
 				 * detached at least half the time */
+	/*
+	 * alt sets count what the full sets record, cheaper (map writes tallied in BPF at entry
+	 * against the writes' entry and RET probes): never attached with them and never kept
+	 * attached; of the windows that could have both, every other one has the alt sets
+	 * instead. None when the full sets are kept attached, or without a budget.
+	 */
+	int full, alt;
+	unsigned alt_turn;
 	bool open;		/* a window is open: open_sets attached */
 	int open_sets;
 	unsigned turn;		/* windows: everything, then the apart classes alone, ... */
@@ -95,6 +103,8 @@ void budget_init(struct budget *b, double share, double t0, int present, int pin
  * makes every class look dear, and a creation missed names nothing later.
  */
 void budget_pin_while(struct budget *b, int sets);
+/* The alt sets and the full sets they stand in for (struct budget's full, alt). */
+void budget_alternate(struct budget *b, int full, int alt);
 /*
  * What was measured for one class over an interval: how long it was attached in it, its hits
  * and the probe CPU they cost.

@@ -319,7 +319,7 @@ static void publish(struct dtarget *dt, json_object *findings)
 	dt->hits += s->meta.probe_hits;
 	dt->lost += s->meta.events_lost;
 	dt->cpu_s += s->b.spent_s;
-	dt->attached_s += s->b.cls[MW_CLASS_WRITE].attached_s;
+	dt->attached_s += s->b.cls[MW_CLASS_WRITE].attached_s + s->b.cls[MW_CLASS_TALLY].attached_s;
 }
 
 /* Keep at most max_reports evidence files: the oldest go. */

@@ -306,7 +306,8 @@ static const struct {
 	{ "mapwatch_probe_cpu_seconds_total",
 	  "Estimated CPU time the probes cost the target, from per-hit costs measured on this "
 	  "host.", offsetof(struct mx_target, probe_cpu_seconds), true },
-	{ "mapwatch_attached_seconds_total", "Time the target's map probes were attached.",
+	{ "mapwatch_attached_seconds_total",
+	  "Time the target's map-write probes were attached (recording or tallying).",
 	  offsetof(struct mx_target, attached_seconds), true },
 	{ "mapwatch_lost_events_total", "Probe records lost (ring buffer or in-flight table full).",
 	  offsetof(struct mx_target, lost_events), false },

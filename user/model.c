@@ -148,6 +148,7 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->hot = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
+	m->tally = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
 	m->pc_sites = model_pc_cache_new();
 	m->pair_stacks = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					       (GDestroyNotify)g_bytes_unref, g_free);
@@ -267,6 +268,7 @@ void model_free(struct mw_model *m)
 	g_ptr_array_unref(m->ended);
 	g_hash_table_unref(m->carried);
 	g_array_unref(m->hot);
+	g_array_unref(m->tally);
 	g_array_unref(m->lock);
 	g_hash_table_unref(m->pc_sites);
 	g_hash_table_unref(m->pair_stacks);
@@ -513,7 +515,8 @@ static uint64_t record_site(const struct mw_model *m, const struct mw_call_rec *
 }
 
 /* A site is a source line: two calls on one line (e.g. inlined twice) are one site. */
-static void add_site(GArray *sites, uint64_t pc, enum mw_op op, const struct frame_sym *sym)
+static void add_sites(GArray *sites, uint64_t pc, enum mw_op op, const struct frame_sym *sym,
+		      uint64_t n)
 {
 	struct mw_site *s;
 
@@ -522,15 +525,20 @@ static void add_site(GArray *sites, uint64_t pc, enum mw_op op, const struct fra
 		if (s->op == op && (s->pc == pc || (s->sym.line == sym->line && sym->line > 0 &&
 						    !strcmp(s->sym.function, sym->function) &&
 						    !strcmp(s->sym.file, sym->file)))) {
-			s->count++;
+			s->count += n;
 			return;
 		}
 	}
-	g_array_append_val(sites, ((struct mw_site){ .pc = pc, .op = op, .count = 1, .sym = *sym }));
+	g_array_append_val(sites, ((struct mw_site){ .pc = pc, .op = op, .count = n, .sym = *sym }));
 }
 
-/* Count one raw stack for the flame graph: {probe id, frames}; symbolised at output. */
-static void add_folded(struct mw_model *m, const struct mw_call_rec *r)
+static void add_site(GArray *sites, uint64_t pc, enum mw_op op, const struct frame_sym *sym)
+{
+	add_sites(sites, pc, op, sym, 1);
+}
+
+/* Count n calls of one raw stack for the flame graph: {probe id, frames}; symbolised at output. */
+static void add_folded(struct mw_model *m, const struct mw_call_rec *r, uint64_t n_calls)
 {
 	uint64_t key[MW_STACK_DEPTH + 2];
 	int n = call_frames(m, r->caller, r->stack, (r->flags & MW_F_STACK) ? r->nstack : 0,
@@ -541,7 +549,7 @@ static void add_folded(struct mw_model *m, const struct mw_call_rec *r)
 	key[0] = r->fn;
 	b = g_bytes_new(key, (gsize)(n + 1) * sizeof(uint64_t));
 	old = g_hash_table_lookup(m->folded, b);
-	g_hash_table_replace(m->folded, b, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+	g_hash_table_replace(m->folded, b, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + n_calls));
 }
 
 GHashTable *model_folded_stacks(const struct mw_model *m)
@@ -670,9 +678,14 @@ static bool other_seed_and_tables(const struct mw_model *m, const struct mw_map 
 	return mp->seed_known && h->seed != mp->seed && !same_tables(m, mp, h);
 }
 
-static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op)
+/*
+ * n writes: one recorded (entry and RET), or n counted in BPF (a tally: the header before the
+ * last of them, no goroutine, no header after).
+ */
+static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op, uint64_t n)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
+	bool tally = r->type == MW_REC_TALLY;
 	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
 	struct map_hdr before, after;
 	struct frame_sym sym;
@@ -714,9 +727,9 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 			map_carry_in(m, mp, &before);
 	}
 	switch (op) {
-	case MW_OP_ASSIGN: mp->assigns++; break;
-	case MW_OP_DELETE: mp->deletes++; break;
-	default: mp->clears++; break;
+	case MW_OP_ASSIGN: mp->assigns += n; break;
+	case MW_OP_DELETE: mp->deletes += n; break;
+	default: mp->clears += n; break;
 	}
 	if (r->flags & MW_F_WRITING_AT_ENTRY)
 		mp->writing_at_entry++;
@@ -727,6 +740,15 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 			mp->inserts++;
 		else if (after.count < before.count)
 			mp->removals++;
+	} else if (tally && hb && mp->seed_known && before.seed == mp->seed &&
+		   r->t_ret >= mp->reread_ns) {
+		/* at least as many writes raised (lowered) the count as it rose (fell) since */
+		uint64_t was = mp->hdr.count, now = before.count;
+
+		if (now > was)
+			mp->inserts += now - was < n ? now - was : n;
+		else if (now < was)
+			mp->removals += was - now < n ? was - now : n;
 	}
 	if (hb && before.count > mp->peak_len) {
 		mp->peak_len = before.count;
@@ -739,7 +761,15 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	 * buffer) carries an older state than the model has: counted, but its header is not the
 	 * map's state now (nor a drop from its peak).
 	 */
-	if (ha && r->t_ret >= mp->reread_ns) {
+	if (tally && hb && r->t_ret >= mp->reread_ns) {
+		/* the state just before the last write counted */
+		mp->hdr = before;
+		mp->seed = before.seed;
+		mp->seed_known = true;
+		sizes_from_header(m, mp);
+		if (mp->peak_len - before.count > mp->max_drop)
+			mp->max_drop = mp->peak_len - before.count;
+	} else if (ha && r->t_ret >= mp->reread_ns) {
 		mp->hdr = after;
 		mp->seed = after.seed;	/* a clear reseeds: the write carries the new seed */
 		mp->seed_known = true;
@@ -756,12 +786,15 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		mp->first_ns = r->t_entry;
 	mp->last_ns = r->t_ret;
 	mp->last_ok_ns = r->t_ret;
-	g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
+	if (r->goid)
+		g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
 	site = record_site(m, r, &sym);
-	add_site(mp->sites, site, op, &sym);
+	add_sites(mp->sites, site, op, &sym, n);
 	note_deep_caller(m, r, site);
 	attribute_lock(m, r, mp);
-	m->writes++;
+	m->writes += n;
+	if (tally)
+		m->tallied += n;
 }
 
 static void on_create(struct mw_model *m, const struct mw_call_rec *r)
@@ -933,6 +966,25 @@ void model_lock_probes(struct mw_model *m, uint64_t t, bool on)
 	span_mark(m->lock, t, on);
 }
 
+void model_tally_probes(struct mw_model *m, uint64_t t, bool on)
+{
+	span_mark(m->tally, t, on);
+}
+
+/* Was a span of spans on at any time in [a, b]? */
+static bool spans_during(const GArray *spans, uint64_t a, uint64_t b)
+{
+	for (guint i = spans ? spans->len : 0; i-- > 0;) {
+		const struct mw_span *s = &g_array_index(spans, struct mw_span, i);
+
+		if (s->off && s->off < a)
+			return false;
+		if (s->on <= b)
+			return true;
+	}
+	return false;
+}
+
 /* Were the hot map probes attached at any time in [a, b]? */
 static bool hot_during(const struct mw_model *m, uint64_t a, uint64_t b)
 {
@@ -968,6 +1020,14 @@ static uint64_t covered(const GArray *spans, uint64_t a, uint64_t b, uint64_t en
 	return n;
 }
 
+/* How much of [a, b) the hot or the tally probes were on (never both but while closing). */
+static uint64_t probed_ns(const struct mw_model *m, uint64_t a, uint64_t b, uint64_t end)
+{
+	uint64_t n = covered(m->hot, a, b, end) + covered(m->tally, a, b, end);
+
+	return n < b - a ? n : b - a;
+}
+
 uint64_t model_hot_off_ns(const struct mw_model *m, uint64_t start, uint64_t end)
 {
 	uint64_t clean = 0;
@@ -975,16 +1035,21 @@ uint64_t model_hot_off_ns(const struct mw_model *m, uint64_t start, uint64_t end
 	if (end <= start)
 		return 0;
 	if (!m->lock || !m->lock->len)
-		return end - start - covered(m->hot, start, end, end);
+		return end - start - probed_ns(m, start, end, end);
 	for (guint i = 0; i < m->lock->len; i++) {
 		const struct mw_span *l = &g_array_index(m->lock, struct mw_span, i);
 		uint64_t a = l->on > start ? l->on : start, off = l->off ? l->off : end;
 		uint64_t b = off < end ? off : end;
 
 		if (b > a)
-			clean += b - a - covered(m->hot, a, b, end);
+			clean += b - a - probed_ns(m, a, b, end);
 	}
 	return clean;
+}
+
+uint64_t model_tally_on_ns(const struct mw_model *m, uint64_t start, uint64_t end)
+{
+	return end > start ? covered(m->tally, start, end, end) : 0;
 }
 
 static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
@@ -1007,8 +1072,16 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	mx->total_ns += wait;
 	mx->nwaits++;
 	mx->hist[wait ? (63 - __builtin_clzll(wait)) % MW_WAIT_BUCKETS : 0]++;
-	/* Waits while the hot map probes were detached: the program's own contention. */
-	if (!hot_during(m, r->t_entry, r->t_ret)) {
+	/*
+	 * Waits while the map probes were detached: the program's own contention. Those that
+	 * overlapped only the tally probes are neither its own nor tied to the map written next.
+	 */
+	if (hot_during(m, r->t_entry, r->t_ret))
+		;	/* probed: the map written next says which lock guards it */
+	else if (spans_during(m->tally, r->t_entry, r->t_ret)) {
+		mx->tally_ns += wait;
+		mx->tally_waits++;
+	} else {
 		mx->base_ns += wait;
 		mx->base_waits++;
 	}
@@ -1037,6 +1110,7 @@ struct pair_stack {
 static const struct mw_call_rec *with_stack(struct mw_model *m, const struct mw_call_rec *r,
 					    struct mw_call_rec *copy)
 {
+	bool tally = r->type == MW_REC_TALLY;
 	uint64_t key[2] = { r->obj, r->caller };
 	struct pair_stack *ps;
 
@@ -1060,7 +1134,9 @@ static const struct mw_call_rec *with_stack(struct mw_model *m, const struct mw_
 		g_bytes_unref(k);
 	}
 	if (!ps) {
-		m->stacks_missed++;	/* its first record was lost or is still to come */
+		/* its first record was lost or is still to come (a tally's pair may never have one) */
+		if (!tally)
+			m->stacks_missed++;
 		return r;
 	}
 	*copy = *r;
@@ -1094,7 +1170,7 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 	if (op_is_write(op) && !r->obj)
 		return -1;
 	if (op_is_write(op) || op == MW_OP_LOCK)
-		add_folded(m, r);
+		add_folded(m, r, 1);
 	switch (op) {
 	case MW_OP_CREATE: on_create(m, r); break;
 	case MW_OP_GROW: on_grow(m, r); break;
@@ -1103,8 +1179,36 @@ static int on_call(struct mw_model *m, const struct mw_call_rec *r)
 	case MW_OP_SYNCMAP_OP: on_syncmap_op(m, r); break;
 	case MW_OP_FATAL:
 	case MW_OP_UNWIND: break;
-	default: on_write(m, r, op); break;
+	default: on_write(m, r, op, 1); break;
 	}
+	return 0;
+}
+
+/*
+ * Writes counted in BPF: as one write record of n calls, from the tally's header (before the
+ * last of them) and caller; the stack is the one a recorded write of the pair brought, if any.
+ */
+static int on_tally(struct mw_model *m, const struct mw_tally_rec *t)
+{
+	struct mw_call_rec r = { 0 }, copy;
+	const struct mw_call_rec *rr;
+
+	if (t->k.fn >= PROBE__COUNT || !op_is_write(probe_defs[t->k.fn].op) || !t->k.map ||
+	    !t->v.n || t->v.t_last < t->v.t_first || t->k.tgid != t->tgid)
+		return -1;
+	r.type = MW_REC_TALLY;	/* on_write's sign that it is one */
+	r.tgid = t->tgid;
+	r.fn = t->k.fn;
+	r.flags = MW_F_STACK_KNOWN | MW_F_HDR_AFTER_BAD | (t->k.flags & MW_F_ON_STACK);
+	r.obj = t->k.map;
+	r.ax = t->v.maptype;
+	r.caller = t->k.caller;
+	r.t_entry = t->v.t_first;
+	r.t_ret = t->v.t_last;
+	memcpy(r.hdr_before, t->v.hdr, sizeof(r.hdr_before));
+	rr = with_stack(m, &r, &copy);
+	add_folded(m, rr, t->v.n);
+	on_write(m, rr, probe_defs[r.fn].op, t->v.n);
 	return 0;
 }
 
@@ -1156,6 +1260,8 @@ int model_ingest(struct mw_model *m, const void *data, size_t size)
 			rc = (on_overlap(m, data), 0);
 		else if (type == MW_REC_FATAL && size >= sizeof(struct mw_fatal_rec))
 			rc = (on_fatal(m, data), 0);
+		else if (type == MW_REC_TALLY && size >= sizeof(struct mw_tally_rec))
+			rc = on_tally(m, data);
 	}
 	if (rc)
 		m->rejected++;

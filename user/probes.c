@@ -6,6 +6,8 @@
 #include "probes.h"
 
 _Static_assert(MW_CLASS__COUNT <= MW_CLASSES, "a cost class must fit in the cookie");
+_Static_assert(PROBE__COUNT <= MW_FN_TALLY, "probe-point indexes run into the tally probes'");
+_Static_assert(PROBE_MAPCLEAR + MW_FN_TALLY < MW_MAX_FN, "the map writes' tally probes must fit");
 
 #define ASSIGN MW_OP_ASSIGN
 #define DELETE MW_OP_DELETE
@@ -132,10 +134,16 @@ unsigned long long probe_cookie(int id)
 	return c | (unsigned long long)op_class(d->op) << 14;
 }
 
+unsigned long long probe_tally_cookie(int id)
+{
+	return (probe_cookie(id) & ~(0xffULL | (unsigned long long)(MW_CLASSES - 1) << 14)) |
+	       (unsigned long long)(id + MW_FN_TALLY) | (unsigned long long)MW_CLASS_TALLY << 14;
+}
+
 const char *class_name(enum mw_class c)
 {
 	static const char *const names[MW_CLASS__COUNT] = { "core", "lock", "make", "write",
-							     "syncop" };
+							     "syncop", "tally" };
 
 	return c < MW_CLASS__COUNT ? names[c] : "?";
 }

@@ -47,11 +47,14 @@ static inline int op_entry_only(enum mw_op op)
  *   core    runtime.fatal, runtime.gopanic: rare, and needed whenever anything is probed
  *   lock    mutex and semaphore slow paths: a trap only when a goroutine waits
  *   make    map creation and growth, sync.Map dirty-map rebuilds
- *   write   map writes: a trap on every assign, delete, clear
+ *   write   map writes: a trap on every assign, delete, clear, at entry and at each RET
  *   syncop  sync.Map writes
+ *   tally   map writes again, counted in BPF at entry alone (one cheap trap, no record): the
+ *           write probes' entries with another program, never attached with the write class
+ *           (the budget alternates them); no probe's own class (op_class)
  */
 enum mw_class { MW_CLASS_CORE, MW_CLASS_LOCK, MW_CLASS_MAKE, MW_CLASS_WRITE, MW_CLASS_SYNCOP,
-		MW_CLASS__COUNT };
+		MW_CLASS_TALLY, MW_CLASS__COUNT };
 
 static inline enum mw_class op_class(enum mw_op op)
 {
@@ -73,6 +76,8 @@ const char *probe_method(int id);
 
 /* The attach cookie for a probe point (see bpf/mapwatch.h). */
 unsigned long long probe_cookie(int id);
+/* ... for the tally probe on a map write's entry: its own hit counters, the tally class. */
+unsigned long long probe_tally_cookie(int id);
 
 extern const struct probe_def probe_defs[PROBE__COUNT];
 

@@ -149,6 +149,10 @@ static json_object *probes_json(const struct capture_meta *meta)
 		json_object_object_add(o, "entry_hits", json_object_new_uint64(meta->fn_hits[pp->id * 2]));
 		json_object_object_add(o, "ret_hits",
 				       json_object_new_uint64(meta->fn_hits[pp->id * 2 + 1]));
+		if (c == MW_CLASS_WRITE)	/* its tally probe, on the same entry */
+			json_object_object_add(o, "tally_hits",
+					       json_object_new_uint64(
+						       meta->fn_hits[(pp->id + MW_FN_TALLY) * 2]));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -207,6 +211,8 @@ double report_observed_fraction(const struct capture_meta *meta, int cls)
 	 */
 	if (cls == MW_CLASS_WRITE && w->known && w->in_s + w->tail_s + w->out_s > 0)
 		f = w->in_s / (w->in_s + w->tail_s + w->out_s);
+	else if (cls == MW_CLASS_WRITE)	/* recorded, or tallied in BPF */
+		f = (b->cls[cls].attached_s + b->cls[MW_CLASS_TALLY].attached_s) / span;
 	else
 		f = b->cls[cls].attached_s / span;
 	return f >= 0.999 ? 1 : f;
@@ -269,6 +275,7 @@ static json_object *counters_json(const uint64_t *st)
 		[MW_STAT_STALE] = "stale_entries_dropped",
 		[MW_STAT_GOID_FAIL] = "goroutine_unreadable",
 		[MW_STAT_HDR_FAIL] = "header_unreadable",
+		[MW_STAT_TALLY_FULL] = "tally_table_full",
 	};
 	json_object *o = json_object_new_object();
 
@@ -389,6 +396,9 @@ json_object *report_build(const struct mw_model *m, const struct capture_meta *m
 	json_object_object_add(ov, "write_estimate_fraction",
 			       json_object_new_double(report_estimate_fraction(meta, MW_CLASS_WRITE)));
 	json_object_object_add(ov, "write_work", work_json(&meta->work));
+	/* writes seen in all, and of them those counted in BPF at entry (the tally probes) */
+	json_object_object_add(ov, "writes_seen", json_object_new_uint64(m->writes));
+	json_object_object_add(ov, "writes_tallied", json_object_new_uint64(m->tallied));
 	json_object_object_add(ov, "probes_off_s", json_object_new_double(meta->probes_off_s));
 	json_object_object_add(ov, "probes", probes_json(meta));
 	json_object_object_add(ov, "uprobes", json_object_new_int(meta->uprobes));

@@ -62,7 +62,8 @@ static const struct member overhead_m[] = {
 	{ "probe_hits", T_INT }, { "estimated_target_cpu_s", T_NUM }, { "trap_stepped_us", T_NUM },
 	{ "trap_emulated_us", T_NUM }, { "trap_measured", T_BOOL }, { "handler_ret_us", T_NUM },
 	{ "budget", T_OBJ, budget_m }, { "write_observed_fraction", T_NUM }, { "uprobes", T_INT },
-	{ "write_estimate_fraction", T_NUM }, { "write_work", T_OBJ },
+	{ "write_estimate_fraction", T_NUM }, { "write_work", T_OBJ }, { "writes_seen", T_INT },
+	{ "writes_tallied", T_INT },
 	{ 0 },
 };
 static const struct member report_m[] = {

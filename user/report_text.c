@@ -306,6 +306,9 @@ void report_print_text(json_object *doc, FILE *out)
 			fprintf(out, "\n  %-6s probes: attached %.2f s, %.3f s of CPU",
 				str(c, "class", "?"), json_object_get_double(get(c, "attached_s")),
 				json_object_get_double(get(c, "cpu_s")));
+		if (!strcmp(str(c, "class", ""), "tally"))
+			fprintf(out, " (map writes counted in BPF at entry alone: %" PRIu64
+				     " of the writes above)", u64(ov, "writes_tallied"));
 	}
 	if (wf < 1 && !get(ov, "write_estimate_fraction"))	/* an older report */
 		fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline: "
@@ -315,6 +318,9 @@ void report_print_text(json_object *doc, FILE *out)
 		print_scaling(ov, wf, out);
 	fprintf(out, "\n  events %" PRIu64 ", lost %" PRIu64 "\n", u64(ev, "total"),
 		u64(ev, "lost"));
-	if (u64(ev, "lost"))
+	if (u64(ev, "lost") > u64(get(ev, "counters"), "tally_table_full"))
 		fprintf(out, "  some events were lost: raise --ringbuf-mb or shorten the capture\n");
+	if (u64(get(ev, "counters"), "tally_table_full"))
+		fprintf(out, "  %" PRIu64 " writes were not counted: BPF's tally table filled between "
+			     "two reads\n", u64(get(ev, "counters"), "tally_table_full"));
 }

@@ -39,8 +39,8 @@ static void price_traps(struct session *s, struct hit_cost c)
 
 /*
  * The target's CPU since the last tick, and what the probes cost it, with the map-write
- * probes recording, being closed (trapping, recording nothing), or detached: the work each
- * part of the capture saw (budget_work_fraction).
+ * probes recording (or tallying), being closed (trapping, recording nothing), or detached:
+ * the work each part of the capture saw (budget_work_fraction).
  */
 static void account_work(struct session *s, double dt, const double cost[MW_CLASS__COUNT])
 {
@@ -60,11 +60,11 @@ static void account_work(struct session *s, double dt, const double cost[MW_CLAS
 	if (dc < 0 || !s->maps)
 		return;	/* the first reading, or the lock baseline */
 	w->known = true;
-	if (s->sets & ATTACH_WRITES) {
+	if (s->sets & SESSION_WRITE_SETS) {
 		w->in_cpu += dc;
 		w->in_cost += c;
 		w->in_s += dt;
-	} else if (s->closing & ATTACH_WRITES) {
+	} else if (s->closing & SESSION_WRITE_SETS) {
 		w->tail_cpu += dc;
 		w->tail_cost += c;
 		w->tail_s += dt;
@@ -79,7 +79,7 @@ static void account_work(struct session *s, double dt, const double cost[MW_CLAS
 static void tick(struct session *s, double now)
 {
 	uint64_t hits[MW_MAX_FN * 2], ce[MW_CLASS__COUNT] = { 0 }, cr[MW_CLASS__COUNT] = { 0 };
-	uint64_t te = 0, tr = 0, dns_e, dns_r;
+	uint64_t te = 0, tr = 0, ct = 0, dns_e, dns_r;
 	double cost[MW_CLASS__COUNT] = { 0 }, dt = now - s->last_tick;
 	struct handler_time ht;
 
@@ -97,7 +97,19 @@ static void tick(struct session *s, double now)
 		ce[c] += e;
 		cr[c] += x;
 		cost[c] += (double)e * s->trap_entry[pp->id] + (double)x * s->trap_ret;
+		if (c == MW_CLASS_WRITE) {	/* its tally probe, on the same entry */
+			int ti = (pp->id + MW_FN_TALLY) * 2;
+
+			e = hits[ti] - s->hits[ti];
+			ct += e;
+			cost[MW_CLASS_TALLY] += (double)e * s->trap_entry[pp->id];
+		}
 	}
+	if (ht.tally_runs > s->ht.tally_runs)	/* the tally program's own time, shared out */
+		cost[MW_CLASS_TALLY] += (double)(ht.tally_ns - s->ht.tally_ns) * 1e-9 *
+					(double)ct /
+					(double)(ht.tally_runs - s->ht.tally_runs > ct ?
+							 ht.tally_runs - s->ht.tally_runs : ct);
 	/*
 	 * The handlers' own run time, as the kernel timed it, shared out by hits. (One object
 	 * watching several processes: the time is shared out over all of theirs, so a process's
@@ -119,7 +131,7 @@ static void tick(struct session *s, double now)
 			cost[c] += (double)dns_r * 1e-9 * (double)cr[c] / (double)(rr > tr ? rr : tr);
 		/* a set being closed still traps until the kernel is done: it counts as attached */
 		budget_account(&s->b, c, ((s->sets | s->closing) & ATTACH_SET(c)) ? dt : 0,
-			       ce[c] + cr[c], cost[c]);
+			       c == MW_CLASS_TALLY ? ct : ce[c] + cr[c], cost[c]);
 	}
 	account_work(s, dt, cost);
 	if (!attach_closing(s->at))
@@ -145,14 +157,18 @@ static int apply(struct session *s, int want)
 		s->closing |= off;
 		if (off & ATTACH_LOCKS)	/* waits in flight now are lost: off at once */
 			model_lock_probes(&s->model, mono_ns(), false);
-		if ((off & SESSION_HOT_SETS) && !(s->sets & SESSION_HOT_SETS))
+		if ((off & SESSION_RECORD_SETS) && !(s->sets & SESSION_RECORD_SETS))
 			s->hot_closing = true;	/* off once the kernel has closed them */
+		if (off & ATTACH_TALLY)
+			s->tally_closing = true;
 	}
 	if (!on)
 		return 0;
 	/* on before attaching: a lock wait that overlaps the attach is not the program's own */
-	if (on & SESSION_HOT_SETS)
+	if (on & SESSION_RECORD_SETS)
 		model_hot_probes(&s->model, mono_ns(), true);
+	if (on & ATTACH_TALLY)
+		model_tally_probes(&s->model, mono_ns(), true);
 	rc = attach_target(s->at, s->t, s->plan, on, err, sizeof(err));
 	s->sets |= on;	/* what did attach is detached with the rest */
 	if (on & ATTACH_LOCKS)	/* on once attached: a wait must begin after its entry probe */
@@ -197,11 +213,14 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	memcpy(s->hits0, s->hits, sizeof(s->hits0));
 	attach_handler_time(at, &s->ht);
 	s->next_refresh = s->t0 + 1;
+	s->next_drain = s->t0 + SESSION_DRAIN_S;
 	s->maps_at = s->t0 + (baseline_s > 0 ? baseline_s : 0);
 	s->meta.lock_baseline_planned_s = baseline_s > 0 ? baseline_s : 0;
 	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
 	/* the budget runs from the start: the baseline's lock probes are paid from it too */
 	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
+	/* map writes tallied in BPF in every other window: a write costs one cheap trap */
+	budget_alternate(&s->b, ATTACH_WRITES, ATTACH_TALLY);
 	budget_pin_while(&s->b, pin & s->present);
 	rc = attach_configure(at, t, err, errlen);
 	/* what the last session left on (session.keep) is not attached twice */
@@ -225,7 +244,7 @@ double session_wake(const struct session *s)
 {
 	if (s->model.doubts)
 		return 0;	/* a map's identity waits for a re-read */
-	return s->next_step < s->next_refresh ? s->next_step : s->next_refresh;
+	return fmin(fmin(s->next_step, s->next_refresh), s->next_drain);
 }
 
 const char *session_step(struct session *s, double now)
@@ -248,6 +267,19 @@ const char *session_step(struct session *s, double now)
 	if (s->hot_closing && !attach_closing(s->at)) {
 		model_hot_probes(m, mono_ns(), false);
 		s->hot_closing = false;
+	}
+	if (s->tally_closing && !attach_closing(s->at)) {
+		model_tally_probes(m, mono_ns(), false);
+		s->tally_closing = false;
+	}
+	/*
+	 * BPF's tallies, read often enough that its table never fills: sooner after a drain
+	 * that found many (a server that makes maps per request adds one a map).
+	 */
+	if (now >= s->next_drain) {
+		int n = s->present & ATTACH_TALLY ? attach_tally_drain(s->at) : 0;
+
+		s->next_drain = now + (n > MW_TALLY_ENTRIES / 8 ? SESSION_DRAIN_S / 5 : SESSION_DRAIN_S);
 	}
 	/*
 	 * The lock baseline attaches the lock probes whatever they cost: on a program whose locks
@@ -317,18 +349,23 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 		attach_detach_wait(s->at);
 	}
 	meta->detach_s = mono_s() - d0;
-	if (s->sets & SESSION_HOT_SETS || s->hot_closing)
+	if (s->sets & SESSION_RECORD_SETS || s->hot_closing)
 		model_hot_probes(m, s->end_ns, false);
+	if (s->sets & ATTACH_TALLY || s->tally_closing)
+		model_tally_probes(m, s->end_ns, false);
 	model_lock_probes(m, s->end_ns, false);
 	if (!s->at->shared)
 		while (attach_poll(s->at, 0) > 0)
 			;
+	if (s->present & ATTACH_TALLY)
+		attach_tally_drain(s->at);
 	attach_stats(s->at, st);
 	/* Every map's state as the session ends (if the target lives). */
 	model_refresh(m, attach_mem_read, (void *)&s->t->pid, s->end_ns, true);
 	model_finish(m, s->end_ns, (uint64_t)(detect_recent_s(meta->duration_s) * 1e9));
 	/* lock waits are the program's own only while the hot map probes were off */
 	m->baseline_ns = model_hot_off_ns(m, m->start_ns, s->end_ns);
+	m->tally_on_ns = model_tally_on_ns(m, m->start_ns, s->end_ns);
 
 	meta->pid = s->t->pid;
 	meta->exe = s->t->exe;
@@ -341,7 +378,8 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 	meta->events_total = m->records + m->rejected;
 	memcpy(meta->stats, st, sizeof(st));
 	meta->events_lost = s->at->shared ? attach_lost(s->at) :
-					    st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL];
+					    st[MW_STAT_RB_DROPS] + st[MW_STAT_INFLIGHT_FULL] +
+						    st[MW_STAT_TALLY_FULL];
 	meta->budget = &s->b;
 	meta->handler_entry_s = s->ht.entry_runs ?
 					(double)s->ht.entry_ns * 1e-9 / (double)s->ht.entry_runs : -1;

@@ -21,8 +21,16 @@
 #include "report.h"
 #include "target.h"
 
-/* The sets that stretch the critical sections lock waits are measured in (map writes). */
-#define SESSION_HOT_SETS (ATTACH_WRITES | ATTACH_SYNCOPS)
+/*
+ * The sets that stretch the critical sections lock waits are measured in (map writes); the
+ * ones among them that record which map a goroutine writes after a wait (not the tally).
+ */
+#define SESSION_HOT_SETS (ATTACH_WRITES | ATTACH_SYNCOPS | ATTACH_TALLY)
+#define SESSION_RECORD_SETS (ATTACH_WRITES | ATTACH_SYNCOPS)
+/* The sets that see map writes: recording them, or counting them in BPF. */
+#define SESSION_WRITE_SETS (ATTACH_WRITES | ATTACH_TALLY)
+/* BPF's table of tallies is read (and emptied) this often, s */
+#define SESSION_DRAIN_S 0.1
 
 struct session {
 	struct attach *at;
@@ -36,6 +44,8 @@ struct session {
 	int closing;			/* detached, the kernel still closing them: still trapping */
 	int keep;			/* sets session_stop leaves attached (for the next session) */
 	bool hot_closing;		/* hot map probes detached, the kernel still closing them */
+	bool tally_closing;		/* ... the tally probes */
+	double next_drain;		/* when BPF's tallies are next read */
 	bool maps;			/* past the lock baseline: the budget decides */
 	double t0, maps_at;		/* started; the map probes' turn (end of the baseline) */
 	double last_tick, next_refresh, next_step;

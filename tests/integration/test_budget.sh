@@ -181,6 +181,20 @@ if CONTEND_FOR=16s start_fixture "$U" "$MW_FIXTURES/$go/findings.pie-stripped" b
 			 and ([$b.classes[] | select(.class == "write")][0].windowed)'
 		check "busy go$go: the text report says the writes were sampled" \
 			grep -q 'write  probes: in [0-9]* windows' "$D/cap.out"
+		# Writes are also counted in BPF (the tally), in windows of their own: never with
+		# the recording ones (their attached times add up to no more than the capture), at
+		# a third or less of a recorded write's price (one emulated trap, no RET, no record).
+		check "busy go$go: writes tallied in BPF in windows of their own, at under a third of a recorded write's price" \
+			jq_true "$D/r.json" '.overhead.budget.classes as $c
+			 | ([$c[] | select(.class == "write")][0]) as $w
+			 | ([$c[] | select(.class == "tally")][0]) as $t
+			 | $t.windows >= 1 and $t.hits > 0 and $w.hits > 0
+			   and .overhead.writes_tallied > 0
+			   and .overhead.writes_tallied < .overhead.writes_seen
+			   and $w.attached_s + $t.attached_s <= .duration_s - .lock_baseline_s + 0.05
+			   and ($t.cpu_s / $t.hits) * 3 < ($w.cpu_s / $w.hits) * 2'
+		check "busy go$go: the text report names the tally" \
+			grep -q 'tally  probes: in [0-9]* window.*counted in BPF' "$D/cap.out"
 		# The probes take almost all its CPU while recording (a write traps for
 		# microseconds): its counts cannot be scaled by the time (that read 1/3000 of the
 		# writes), and are either not scaled at all, saying so, or scaled near the truth.

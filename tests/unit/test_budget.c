@@ -16,6 +16,9 @@ struct sim {
 	double rate[MW_CLASS__COUNT];	/* true probe CPU per second attached */
 	double tail;			/* detached probes trap on this long (the kernel's close) */
 	int pin;			/* budget_pin_while these sets */
+	bool alt;			/* the tally alternates with the write class */
+	unsigned both;			/* steps with the write and the tally class attached */
+	unsigned tally_opens;		/* tally windows */
 	double attached_s[MW_CLASS__COUNT];
 	double first_open, last_open, max_gap;	/* of the write class's windows */
 	unsigned opens;
@@ -31,6 +34,8 @@ static void simulate(struct budget *b, struct sim *s, double share, double T,
 
 	budget_init(b, share, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
 	budget_pin_while(b, s->pin);
+	if (s->alt)
+		budget_alternate(b, 1 << MW_CLASS_WRITE, 1 << MW_CLASS_TALLY);
 	s->first_open = s->last_open = -1;
 	s->max_gap = 0;
 	s->opens = 0;
@@ -58,8 +63,12 @@ static void simulate(struct budget *b, struct sim *s, double share, double T,
 				closing |= sets & ~want;
 				closing_until = now + s->tail;
 			}
+			if (want & ~sets & (1 << MW_CLASS_TALLY))
+				s->tally_opens++;
 			sets = want;
 		}
+		if ((sets & (1 << MW_CLASS_WRITE)) && (sets & (1 << MW_CLASS_TALLY)))
+			s->both++;
 		w = sets & (1 << MW_CLASS_WRITE);
 		if (w && !was_open) {
 			if (s->first_open < 0)
@@ -369,6 +378,48 @@ static void pinned_creation_too_dear_is_windowed(void)
 	EXPECT_MSG(b.spent_s <= 0.01 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.01 * T);
 }
 
+/*
+ * A server whose writes cost a fifth of a CPU recorded, a tenth of that tallied in BPF: the
+ * tally runs in every other window, never with the write class, in windows far longer for
+ * the same spend; within the budget.
+ */
+static void tally_alternates_with_writes(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_LOCK] = 0.001, [MW_CLASS_WRITE] = 0.2,
+				   [MW_CLASS_TALLY] = 0.02 }, .tail = 0.05, .alt = true };
+	struct budget b;
+	const double T = 30;
+
+	simulate(&b, &s, 0.02, T, NULL);
+	EXPECT_MSG(s.both == 0, "%u steps with both attached", s.both);
+	EXPECT_MSG(b.spent_s <= 0.02 * T * 1.2, "spent %.3f s of %.3f", b.spent_s, 0.02 * T);
+	EXPECT_MSG(s.opens >= 5 && s.tally_opens >= 5, "%u write windows, %u tally windows",
+		   s.opens, s.tally_opens);
+	EXPECT_MSG(s.attached_s[MW_CLASS_TALLY] > 4 * s.attached_s[MW_CLASS_WRITE],
+		   "tally attached %.2f s, writes %.2f s", s.attached_s[MW_CLASS_TALLY],
+		   s.attached_s[MW_CLASS_WRITE]);
+	EXPECT(b.cls[MW_CLASS_TALLY].windowed);
+}
+
+/* Writes cheap enough to keep attached count every write: no tally then; none without a budget. */
+static void no_tally_when_writes_stay_or_no_budget(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_WRITE] = 0.002, [MW_CLASS_TALLY] = 0.0002 },
+			 .alt = true };
+	struct sim off = { .rate = { [MW_CLASS_WRITE] = 1.0, [MW_CLASS_TALLY] = 0.1 },
+			   .alt = true };
+	struct budget b;
+
+	simulate(&b, &s, 0.02, 10, NULL);
+	EXPECT_MSG(s.attached_s[MW_CLASS_WRITE] >= 9, "writes attached %.2f s",
+		   s.attached_s[MW_CLASS_WRITE]);
+	EXPECT_MSG(s.attached_s[MW_CLASS_TALLY] < 0.1, "tally attached %.2f s",
+		   s.attached_s[MW_CLASS_TALLY]);
+	simulate(&b, &off, 0, 5, NULL);
+	EXPECT(off.attached_s[MW_CLASS_WRITE] >= 5 - DT * 2);
+	EXPECT(off.attached_s[MW_CLASS_TALLY] == 0 && off.both == 0);
+}
+
 int main(void)
 {
 	static const struct check_case cases[] = {
@@ -379,6 +430,7 @@ int main(void)
 		CASE(short_capture_opens_a_window), CASE(baseline_overspend_is_seen),
 		CASE(pinned_creation_stays_while_affordable),
 		CASE(pinned_creation_too_dear_is_windowed), CASE(work_fraction_of_windows),
+		CASE(tally_alternates_with_writes), CASE(no_tally_when_writes_stay_or_no_budget),
 	};
 
 	return check_run("budget", cases, sizeof(cases) / sizeof(cases[0]));

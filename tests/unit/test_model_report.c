@@ -146,6 +146,71 @@ static void set_tables(struct mw_call_rec *r, uint64_t tables)
 }
 
 /*
+ * Writes counted in BPF (tallies) are writes of their map and site: the site from the stack
+ * a recorded write of the (map, caller) pair brought, the count's fall since as removals, no
+ * goroutine as a writer; lock waits while only the tally probes were on are neither the
+ * program's own nor the map's.
+ */
+static void tallies_count_as_writes(void)
+{
+	uint64_t d = retaddr_at("main.delete64", 29);
+	uint64_t inner = retaddr_at("runtime.mapassign_fast64", 0) ?: 0x401001;
+	struct mw_tally_rec t = { .type = MW_REC_TALLY, .tgid = 42 };
+	struct mw_call_rec r = rec(PROBE_MAPDELETE_FAST64, 7, inner, 10, 9), lk;
+	struct mw_model m;
+	struct mw_mutex *mx;
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	r.tgid = 42;
+	r.flags = MW_F_STACK;
+	r.nstack = 3;
+	r.stack[1] = d;
+	set_seed(r.hdr_before, 77);
+	set_seed(r.hdr_after, 77);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	t.k = (struct mw_tally_key){ .tgid = 42, .fn = PROBE_MAPDELETE_FAST64, .map = r.obj,
+				     .seed = 77, .caller = inner };
+	t.v.n = 500;
+	t.v.t_first = 300;
+	t.v.t_last = 900;
+	memcpy(t.v.hdr + layout->count, &(uint64_t){ 5 }, 8);
+	set_seed(t.v.hdr, 77);
+	EXPECT(!model_ingest(&m, &t, sizeof(t)));
+	mp = g_hash_table_lookup(m.maps, GSIZE_TO_POINTER(r.obj));
+	EXPECT(mp && mp->deletes == 501 && mp->sites->len == 1);
+	EXPECT(mp && g_array_index(mp->sites, struct mw_site, 0).count == 501 &&
+	       !strcmp(g_array_index(mp->sites, struct mw_site, 0).sym.function, "main.delete64"));
+	EXPECT(mp && g_hash_table_size(mp->writers) == 1);
+	EXPECT_MSG(mp && mp->removals == 5 && mp->inserts == 0 && mp->hdr.count == 5,
+		   "removals %llu, count %llu", mp ? (unsigned long long)mp->removals : 0,
+		   mp ? (unsigned long long)mp->hdr.count : 0);
+	EXPECT(mp && mp->last_ns == 900);
+	EXPECT(m.writes == 501 && m.tallied == 500 && m.stacks_missed == 0);
+	/* not a write, or nothing counted: rejected */
+	t.k.fn = PROBE_MAKEMAP;
+	EXPECT(model_ingest(&m, &t, sizeof(t)));
+	t.k.fn = PROBE_MAPDELETE_FAST64;
+	t.v.n = 0;
+	EXPECT(model_ingest(&m, &t, sizeof(t)));
+	EXPECT(model_ingest(&m, &t, sizeof(t) - 1));
+	/* a wait while the tally alone was on; one while nothing was */
+	model_tally_probes(&m, 1000, true);
+	model_tally_probes(&m, 2000, false);
+	lk = (struct mw_call_rec){ .type = MW_REC_CALL, .fn = PROBE_MUTEX_LOCKSLOW, .goid = 9,
+				   .obj = 0xc000050000, .t_entry = 1100, .t_ret = 1200 };
+	EXPECT(!model_ingest(&m, &lk, sizeof(lk)));
+	lk.t_entry = 2100;
+	lk.t_ret = 2300;
+	EXPECT(!model_ingest(&m, &lk, sizeof(lk)));
+	mx = g_hash_table_lookup(m.mutexes, GSIZE_TO_POINTER(0xc000050000));
+	EXPECT(mx && mx->tally_waits == 1 && mx->tally_ns == 100 && mx->base_waits == 1 &&
+	       mx->base_ns == 200);
+	EXPECT(model_tally_on_ns(&m, 0, 3000) == 1000 && model_hot_off_ns(&m, 0, 3000) == 2000);
+	model_free(&m);
+}
+
+/*
  * A map emptied between two epochs was reseeded by the runtime over the same tables: it keeps
  * its creation site; a new seed over other tables is another map.
  */
@@ -527,6 +592,7 @@ int main(void)
 		CASE(report_names_functions_and_lines), CASE(user_functions),
 		CASE(report_scales_by_work), CASE(growth_only_maps_are_counted),
 		CASE(swiss_header_decodes), CASE(plausible_headers), CASE(layouts_by_version),
+		CASE(tallies_count_as_writes),
 	};
 	char path[512], err[256];
 

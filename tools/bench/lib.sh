@@ -247,17 +247,24 @@ loop_ns() {	# OPS: run the loop, set CPU and WALL per op
 
 run_unprobed() { loop_ns "$BASE_OPS"; HITS=0; }
 
-run_empty() {	# [-f]: the entry alone, at the function's first instruction
-	local p rdy=$WORK/empty.ready out=$WORK/empty.out
+# run_mwbench SUB [ARG...]: mwbench SUB on maploop while the loop runs; HITS from its "hits" line
+# (entry + RET).
+run_mwbench() {
+	local p rdy=$WORK/$1.ready out=$WORK/$1.out
 	rm -f "$rdy"
-	"$MWBENCH" empty -p "$MLPID" -r "$rdy" "$@" >"$out" 2>&1 &
+	"$MWBENCH" "$1" -p "$MLPID" -r "$rdy" "${@:2}" >"$out" 2>&1 &
 	p=$!
 	PIDS+=("$p")
-	wait_file "$rdy" "$p" 30 || fail "mwbench empty did not attach: $(cat "$out")"
+	wait_file "$rdy" "$p" 30 || fail "mwbench $1 did not attach: $(cat "$out")"
 	loop_ns "$OPS"
-	stop_wait "$p" INT || fail "mwbench empty failed: $(cat "$out")"
+	stop_wait "$p" INT || fail "mwbench $1 failed: $(cat "$out")"
 	HITS=$(awk '/^hits/ { split($2, e, "="); split($3, r, "="); print e[2] + r[2] }' "$out")
 }
+
+run_empty() { run_mwbench empty "$@"; }	# [-f]: the entry alone, at the first instruction
+
+# mapwatch's own tally probes (the entry-only write count): mwbench tally.
+run_tally() { run_mwbench tally; }
 
 run_mapwatch() {
 	local p rdy=$WORK/mw.ready j=$WORK/mw.json

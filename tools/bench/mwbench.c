@@ -15,6 +15,12 @@
  *       Creates READY_FILE once attached; on SIGINT/SIGTERM prints "hits entry=E ret=R" and
  *       detaches.
  *
+ *   mwbench tally -p PID [-r READY_FILE]
+ *       mapwatch's own tally probes (user/attach.c, ATTACH_TALLY: every map write's entry,
+ *       counted in BPF by mw_tally) on PID, its tallies read every 100 ms as a capture reads
+ *       them. Creates READY_FILE once attached; on SIGINT/SIGTERM detaches and prints
+ *       "hits entry=E ret=0" for runtime.mapassign_fast64 and the writes the tallies counted.
+ *
  *   mwbench window -p PID [-n CYCLES]
  *       Attaches and detaches mapwatch's map probes (BPF object, configuration and attach
  *       functions of user/attach.c) CYCLES times (default 5). For each, one line: the attach
@@ -94,6 +100,15 @@ static void open_target(struct target *t, pid_t pid, struct probe_plan *plan)
 	probeplan_build(&t->gb, t->layout->impl, plan);
 }
 
+/* Tell the script driving us that the probes are attached: READY_FILE exists. */
+static void touch_ready(const char *ready)
+{
+	int fd = ready ? open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ---- empty: the do-nothing handler on one function's probe points ---- */
 
 static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_start,
@@ -153,12 +168,7 @@ static int cmd_empty(pid_t pid, const char *symbol, const char *ready, bool at_s
 	fflush(stdout);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (ready) {
-		int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (fd >= 0)
-			close(fd);
-	}
+	touch_ready(ready);
 	while (!stop)
 		pause();
 	bpf_link__destroy(le);
@@ -235,6 +245,9 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* A window of map probes that records: the tally has windows of its own. */
+#define WINDOW_SETS (ATTACH_MAPS & ~ATTACH_TALLY)
+
 static int cmd_window(pid_t pid, int cycles)
 {
 	double att[cycles], attc[cycles], stop_e[cycles], stop_r[cycles], close_ms[cycles];
@@ -261,7 +274,7 @@ static int cmd_window(pid_t pid, int cycles)
 		pthread_t th;
 
 		c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-		if ((rc = attach_target(&a, &t, &plan, ATTACH_MAPS, err, sizeof(err))))
+		if ((rc = attach_target(&a, &t, &plan, WINDOW_SETS, err, sizeof(err))))
 			die("%s", err);
 		attc[n] = (clock_s(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
 		att[n] = a.last_attach_s * 1e3;
@@ -277,7 +290,7 @@ static int cmd_window(pid_t pid, int cycles)
 			die("pthread_create: %s", strerror(errno));
 		usleep(2000);	/* the watcher has taken its first readings */
 		t0 = mono_s();
-		attach_detach(&a, ATTACH_MAPS);	/* closes on threads of its own */
+		attach_detach(&a, WINDOW_SETS);	/* closes on threads of its own */
 		attach_detach_wait(&a);
 		close_ms[n] = (mono_s() - t0) * 1e3;
 		usleep(50000);	/* any hit still to come would show now */
@@ -301,6 +314,56 @@ static int cmd_window(pid_t pid, int cycles)
 	       "returned %.2f ms (%d cycles; %llu records received)\n",
 	       median(att, n), median(attc, n), median(stop_e, n), median(stop_r, n), median(close_ms, n), n,
 	       (unsigned long long)records);
+	attach_close(&a);
+	target_close(&t);
+	return 0;
+}
+
+/* ---- tally: mapwatch's entry-only write count ---- */
+
+static int count_tally(void *ctx, const void *data, size_t size)
+{
+	const struct mw_tally_rec *r = data;
+
+	if (size >= sizeof(*r) && r->type == MW_REC_TALLY)
+		*(uint64_t *)ctx += r->v.n;
+	return 0;
+}
+
+static int cmd_tally(pid_t pid, const char *ready)
+{
+	uint64_t counted = 0, hits[MW_MAX_FN * 2];
+	struct probe_plan plan;
+	struct attach a;
+	struct target t;
+	char err[512];
+	int rc;
+
+	open_target(&t, pid, &plan);
+	rc = attach_load(&a, 1u << 20, count_tally, &counted, err, sizeof(err));
+	if (!rc)
+		rc = attach_configure(&a, &t, err, sizeof(err));
+	if (!rc)
+		rc = attach_target(&a, &t, &plan, ATTACH_TALLY, err, sizeof(err));
+	if (rc)
+		die("%s", err);
+	printf("attached: the tally probes of %s (%s links)\n", t.exe,
+	       a.multi ? "uprobe_multi" : "single");
+	fflush(stdout);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	touch_ready(ready);
+	while (!stop) {
+		usleep(100000);
+		attach_tally_drain(&a);
+	}
+	attach_detach(&a, ATTACH_TALLY);
+	attach_detach_wait(&a);
+	attach_tally_drain(&a);
+	attach_fn_hits(&a, hits);
+	printf("hits entry=%llu ret=0\ncounted %llu\n",
+	       (unsigned long long)hits[(PROBE_MAPASSIGN_FAST64 + MW_FN_TALLY) * 2],
+	       (unsigned long long)counted);
 	attach_close(&a);
 	target_close(&t);
 	return 0;
@@ -380,6 +443,7 @@ static int cmd_replay(const char *file, const char *binary, uint64_t bias, int p
 static void usage(void)
 {
 	fprintf(stderr, "usage: mwbench empty -p PID [-s SYMBOL] [-r READY_FILE] [-f | -e] [-P | -C]\n"
+			"       mwbench tally -p PID [-r READY_FILE]\n"
 			"       mwbench window -p PID [-n CYCLES]\n"
 			"       mwbench replay FILE BINARY [-b BIAS] [-n PASSES]\n");
 	exit(2);
@@ -432,6 +496,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "empty") && pid > 0)
 		return cmd_empty(pid, symbol, ready, at_start, entry_only, pair, counting);
+	if (!strcmp(cmd, "tally") && pid > 0)
+		return cmd_tally(pid, ready);
 	if (!strcmp(cmd, "window") && pid > 0 && cycles > 0 && cycles <= 1000)
 		return cmd_window(pid, cycles);
 	if (!strcmp(cmd, "replay") && argc - optind == 2 && passes > 0)

@@ -34,7 +34,9 @@ static uint64_t p99_ns(const struct mw_mutex *mx)
 void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 {
 	const struct mw_model *m = c->m;
-	double base_s = (double)m->baseline_ns / 1e9, probed_s = c->duration_s - base_s;
+	/* probed: with the map probes recording (not the tally's time: no map is named then) */
+	double base_s = (double)m->baseline_ns / 1e9;
+	double probed_s = c->duration_s - base_s - (double)m->tally_on_ns / 1e9;
 	GHashTableIter it;
 	gpointer v;
 
@@ -64,12 +66,12 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		mp = best_map ? g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(best_map)) : NULL;
 		if (!mp)
 			continue;	/* no live map written under it: not a map problem */
-		probed_wait_ns = (double)(mx->total_ns - mx->base_ns);
+		probed_wait_ns = (double)(mx->total_ns - mx->base_ns - mx->tally_ns);
 		map_pct = probed_wait_ns > 0 ? 100.0 * (double)best_ns / probed_wait_ns : 0;
 		if (map_pct < c->o->contention_map_pct)
 			continue;	/* its waits mostly lead elsewhere: it does not guard the map */
 		total_s = (double)mx->total_ns / 1e9;
-		probed_rate = probed_s > 0 ? (total_s - base_wait_s) / probed_s : 0;
+		probed_rate = probed_s > 0 ? probed_wait_ns / 1e9 / probed_s : 0;
 		if (probed_rate > base_wait_s / base_s)
 			share = 100.0 * (1.0 - (base_wait_s / base_s) / probed_rate);
 		map_label(mp, label, sizeof(label));
