@@ -573,9 +573,12 @@ static __always_inline int on_tally(struct pt_regs *ctx)
 		stat_inc(MW_STAT_HDR_FAIL);
 		return 0;	/* not a header: nothing to count it on */
 	}
-	if (cfg->seed_off <= MW_HDR_BYTES - sizeof(__u64))
+	if (cfg->seed_off <= MW_HDR_BYTES - sizeof(__u64)) {
 		__builtin_memcpy(&k.seed, &nv.hdr[cfg->seed_off & (MW_HDR_BYTES - 8)],
 				 sizeof(k.seed));
+		if (cfg->seed_bytes == 4)	/* not the next field's bytes: a grow changes them */
+			k.seed &= 0xffffffffULL;
+	}
 	bpf_probe_read_user(&lo, sizeof(lo), (void *)(ctx->r14 + cfg->stack_lo_off));
 	bpf_probe_read_user(&hi, sizeof(hi), (void *)(ctx->r14 + cfg->stack_hi_off));
 	if (k.map >= lo && k.map < hi)

@@ -87,8 +87,8 @@ struct mw_target_cfg {
 	__u32 off_mask;
 	/* Index of this process's counters (fn_hits, lost) below MW_MAX_TARGETS: user space's. */
 	__u32 slot;
-	__u32 seed_off;		/* header bytes holding the hash seed (u64 for hmap's u32 too:
-				 * the key of a tally only needs to tell two maps apart) */
+	__u32 seed_off;		/* header bytes holding the hash seed: */
+	__u32 seed_bytes;	/* 4 (hmap's hash0) or 8 (Swiss) */
 };
 
 #define MW_F_STACK 0x1		/* stack[] holds nstack frames */

@@ -166,6 +166,7 @@ int attach_configure(struct attach *a, const struct target *t, char *err, size_t
 		.stack_lo_off = (__u32)t->layout->stack_lo,
 		.stack_hi_off = (__u32)t->layout->stack_hi,
 		.seed_off = (__u32)t->layout->seed,
+		.seed_bytes = (__u32)layout_seed_bytes(t->layout),
 	};
 
 	/*

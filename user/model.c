@@ -52,7 +52,7 @@ void map_hdr_decode(const uint8_t *raw, const struct go_layout *l, struct map_hd
 	memset(h, 0, sizeof(*h));
 	h->count = rdn(raw, l->count, 8);
 	h->writing = rdn(raw, l->writing, 1) & (uint64_t)l->writing_mask;
-	h->seed = rdn(raw, l->seed, l->impl == IMPL_HMAP ? 4 : 8);
+	h->seed = rdn(raw, l->seed, layout_seed_bytes(l));
 	h->B = l->B >= 0 ? (int)rdn(raw, l->B, 1) : -1;
 	h->noverflow = (int)rdn(raw, l->noverflow, 2);
 	h->buckets = rdn(raw, l->buckets, 8);
@@ -148,7 +148,7 @@ void model_init(struct mw_model *m, const struct gobin *gb, const struct go_layo
 					  (GDestroyNotify)g_bytes_unref, NULL);
 	m->syncmaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, syncmap_free);
 	m->hot = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
-	m->tally = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
+	m->rec = g_array_new(FALSE, TRUE, sizeof(struct mw_span));
 	m->pc_sites = model_pc_cache_new();
 	m->pair_stacks = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					       (GDestroyNotify)g_bytes_unref, g_free);
@@ -268,7 +268,7 @@ void model_free(struct mw_model *m)
 	g_ptr_array_unref(m->ended);
 	g_hash_table_unref(m->carried);
 	g_array_unref(m->hot);
-	g_array_unref(m->tally);
+	g_array_unref(m->rec);
 	g_array_unref(m->lock);
 	g_hash_table_unref(m->pc_sites);
 	g_hash_table_unref(m->pair_stacks);
@@ -685,7 +685,7 @@ static bool other_seed_and_tables(const struct mw_model *m, const struct mw_map 
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op, uint64_t n)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
-	bool tally = r->type == MW_REC_TALLY;
+	bool tally = r->type == MW_REC_TALLY, newest;
 	struct mw_map *mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
 	struct map_hdr before, after;
 	struct frame_sym sym;
@@ -716,6 +716,11 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	}
 	if (!mp)
 		mp = map_new(m, r->obj, r->t_entry);
+	/*
+	 * A tally's header is the map's latest state only if nothing newer was seen: tallies are
+	 * read in batches, in no order (and a recorded write's header is always newer).
+	 */
+	newest = r->t_ret >= mp->reread_ns && r->t_ret >= mp->last_ns;
 	set_type(m, mp, record_maptype(r));
 	/*
 	 * The length when first seen: 0 for a map whose creation was seen; otherwise what the
@@ -740,8 +745,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 			mp->inserts++;
 		else if (after.count < before.count)
 			mp->removals++;
-	} else if (tally && hb && mp->seed_known && before.seed == mp->seed &&
-		   r->t_ret >= mp->reread_ns) {
+	} else if (tally && hb && newest && mp->seed_known && before.seed == mp->seed) {
 		/* at least as many writes raised (lowered) the count as it rose (fell) since */
 		uint64_t was = mp->hdr.count, now = before.count;
 
@@ -752,7 +756,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	}
 	if (hb && before.count > mp->peak_len) {
 		mp->peak_len = before.count;
-		mp->peak_ns = r->t_entry;
+		mp->peak_ns = tally ? r->t_ret : r->t_entry;	/* a tally's header: its last write */
 	}
 	if (hb && !mp->on_stack)
 		saw_B(mp, &before);
@@ -761,7 +765,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	 * buffer) carries an older state than the model has: counted, but its header is not the
 	 * map's state now (nor a drop from its peak).
 	 */
-	if (tally && hb && r->t_ret >= mp->reread_ns) {
+	if (tally && hb && newest) {
 		/* the state just before the last write counted */
 		mp->hdr = before;
 		mp->seed = before.seed;
@@ -784,8 +788,10 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	mp->dirty = true;
 	if (!mp->first_ns)
 		mp->first_ns = r->t_entry;
-	mp->last_ns = r->t_ret;
-	mp->last_ok_ns = r->t_ret;
+	if (r->t_ret > mp->last_ns)	/* tallies come in no order */
+		mp->last_ns = r->t_ret;
+	if (r->t_ret > mp->last_ok_ns)
+		mp->last_ok_ns = r->t_ret;
 	if (r->goid)
 		g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
 	site = record_site(m, r, &sym);
@@ -966,9 +972,9 @@ void model_lock_probes(struct mw_model *m, uint64_t t, bool on)
 	span_mark(m->lock, t, on);
 }
 
-void model_tally_probes(struct mw_model *m, uint64_t t, bool on)
+void model_rec_probes(struct mw_model *m, uint64_t t, bool on)
 {
-	span_mark(m->tally, t, on);
+	span_mark(m->rec, t, on);
 }
 
 /* Was a span of spans on at any time in [a, b]? */
@@ -1020,14 +1026,6 @@ static uint64_t covered(const GArray *spans, uint64_t a, uint64_t b, uint64_t en
 	return n;
 }
 
-/* How much of [a, b) the hot or the tally probes were on (never both but while closing). */
-static uint64_t probed_ns(const struct mw_model *m, uint64_t a, uint64_t b, uint64_t end)
-{
-	uint64_t n = covered(m->hot, a, b, end) + covered(m->tally, a, b, end);
-
-	return n < b - a ? n : b - a;
-}
-
 uint64_t model_hot_off_ns(const struct mw_model *m, uint64_t start, uint64_t end)
 {
 	uint64_t clean = 0;
@@ -1035,21 +1033,28 @@ uint64_t model_hot_off_ns(const struct mw_model *m, uint64_t start, uint64_t end
 	if (end <= start)
 		return 0;
 	if (!m->lock || !m->lock->len)
-		return end - start - probed_ns(m, start, end, end);
+		return end - start - covered(m->hot, start, end, end);
 	for (guint i = 0; i < m->lock->len; i++) {
 		const struct mw_span *l = &g_array_index(m->lock, struct mw_span, i);
 		uint64_t a = l->on > start ? l->on : start, off = l->off ? l->off : end;
 		uint64_t b = off < end ? off : end;
 
 		if (b > a)
-			clean += b - a - probed_ns(m, a, b, end);
+			clean += b - a - covered(m->hot, a, b, end);
 	}
 	return clean;
 }
 
-uint64_t model_tally_on_ns(const struct mw_model *m, uint64_t start, uint64_t end)
+uint64_t model_unnamed_ns(const struct mw_model *m, uint64_t start, uint64_t end)
 {
-	return end > start ? covered(m->tally, start, end, end) : 0;
+	uint64_t hot, rec;
+
+	if (end <= start)
+		return 0;
+	/* the recording probes are hot ones: their spans lie within the hot spans */
+	hot = covered(m->hot, start, end, end);
+	rec = covered(m->rec, start, end, end);
+	return hot > rec ? hot - rec : 0;
 }
 
 static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
@@ -1074,16 +1079,15 @@ static void on_lock(struct mw_model *m, const struct mw_call_rec *r)
 	mx->hist[wait ? (63 - __builtin_clzll(wait)) % MW_WAIT_BUCKETS : 0]++;
 	/*
 	 * Waits while the map probes were detached: the program's own contention. Those that
-	 * overlapped only the tally probes are neither its own nor tied to the map written next.
+	 * overlapped hot probes but no recording ones (writes tallied, sync.Map writes) are
+	 * neither its own nor tied to the map written next.
 	 */
-	if (hot_during(m, r->t_entry, r->t_ret))
-		;	/* probed: the map written next says which lock guards it */
-	else if (spans_during(m->tally, r->t_entry, r->t_ret)) {
-		mx->tally_ns += wait;
-		mx->tally_waits++;
-	} else {
+	if (!hot_during(m, r->t_entry, r->t_ret)) {
 		mx->base_ns += wait;
 		mx->base_waits++;
+	} else if (m->rec->len && !spans_during(m->rec, r->t_entry, r->t_ret)) {
+		mx->unnamed_ns += wait;
+		mx->unnamed_waits++;
 	}
 	g_hash_table_add(mx->waiters, GSIZE_TO_POINTER(r->goid));
 	add_site(mx->sites, record_site(m, r, &sym), MW_OP_LOCK, &sym);

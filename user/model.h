@@ -177,7 +177,8 @@ struct mw_mutex {
 	uint64_t nwaits;
 	uint64_t hist[MW_WAIT_BUCKETS];	/* waits by floor(log2(ns)) */
 	uint64_t base_ns, base_waits;	/* waits while map probes were detached (baseline) */
-	uint64_t tally_ns, tally_waits;	/* waits while only the tally probes were attached */
+	uint64_t unnamed_ns, unnamed_waits;	/* waits while hot probes that name no map were on,
+					 * and no recording ones (model_rec_probes) */
 	GHashTable *waiters;		/* set of goids */
 	GArray *sites;			/* struct mw_site: where the lock was taken */
 	GHashTable *maps;		/* map addr -> ns waited before writing it (gsize) */
@@ -226,7 +227,7 @@ struct mw_model {
 	uint64_t start_ns;		/* capture started (CLOCK_MONOTONIC) */
 	uint64_t maps_ns;		/* map probes first attached (the lock baseline ended); 0 before */
 	GArray *hot;			/* struct mw_span: when the hot map probes were attached */
-	GArray *tally;			/* struct mw_span: when the tally probes were attached */
+	GArray *rec;			/* struct mw_span: when the recording write probes were */
 	GArray *lock;			/* struct mw_span: when the lock probes were attached */
 	GHashTable *pc_sites;		/* link-time PC -> what it says of a site (a cache) */
 	GHashTable *pair_stacks;	/* GBytes {map, caller} -> the stack BPF took for it */
@@ -234,7 +235,7 @@ struct mw_model {
 	GArray *deep_new;		/* ... found since the caller last took them (uint64_t) */
 	uint64_t stacks_missed;		/* writes without a stack whose pair's stack was unknown */
 	uint64_t baseline_ns;		/* time with the hot map probes detached, 0 none */
-	uint64_t tally_on_ns;		/* time the tally probes were attached (model_tally_on_ns) */
+	uint64_t unnamed_ns;		/* model_unnamed_ns over the session */
 	bool doubts;			/* a map's identity waits for a re-read (doubt_ns) */
 	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */
@@ -275,13 +276,14 @@ struct mw_span {
  */
 void model_hot_probes(struct mw_model *m, uint64_t t, bool on);
 /*
- * The tally probes (map writes counted in BPF at entry) were attached or detached at t: they
- * stretch critical sections too (less), but tell no map a goroutine wrote after a wait. Waits
- * that overlap them are neither the program's own nor tied to a map (struct mw_mutex tally_*).
+ * The map-write probes that record (entry and RET, by goroutine) were attached or detached at
+ * t. The hot probes also include ones that name no map a goroutine wrote after a wait (map
+ * writes tallied in BPF, sync.Map writes): waits while hot probes but no recording ones were
+ * on are neither the program's own nor tied to a map (struct mw_mutex unnamed_*).
  */
-void model_tally_probes(struct mw_model *m, uint64_t t, bool on);
-/* How long, from start to end, the tally probes were attached. */
-uint64_t model_tally_on_ns(const struct mw_model *m, uint64_t start, uint64_t end);
+void model_rec_probes(struct mw_model *m, uint64_t t, bool on);
+/* How long, from start to end, hot probes were on but no recording ones. */
+uint64_t model_unnamed_ns(const struct mw_model *m, uint64_t start, uint64_t end);
 /* The lock probes were attached (on) or detached at t: waits are seen only while they are. */
 void model_lock_probes(struct mw_model *m, uint64_t t, bool on);
 /*

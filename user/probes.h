@@ -95,6 +95,12 @@ struct go_layout {
 	int syncmap_dirty;		/* sync.Map.dirty; -1: HashTrieMap (Go >= 1.24) */
 };
 
+/* Bytes of a map header's hash seed: hmap's hash0 is a uint32, a Swiss map's seed a uintptr. */
+static inline int layout_seed_bytes(const struct go_layout *l)
+{
+	return l->impl == IMPL_HMAP ? 4 : 8;
+}
+
 /*
  * The Go heap's metadata, to tell a live map from freed or reused memory (user/goheap.c):
  * mheap_.arenas -> heapArena.spans[page] -> mspan. Offsets from probes/heap.def; -1 absent.

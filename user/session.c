@@ -157,18 +157,18 @@ static int apply(struct session *s, int want)
 		s->closing |= off;
 		if (off & ATTACH_LOCKS)	/* waits in flight now are lost: off at once */
 			model_lock_probes(&s->model, mono_ns(), false);
-		if ((off & SESSION_RECORD_SETS) && !(s->sets & SESSION_RECORD_SETS))
+		if ((off & SESSION_HOT_SETS) && !(s->sets & SESSION_HOT_SETS))
 			s->hot_closing = true;	/* off once the kernel has closed them */
-		if (off & ATTACH_TALLY)
-			s->tally_closing = true;
+		if ((off & SESSION_RECORD_SETS) && !(s->sets & SESSION_RECORD_SETS))
+			s->rec_closing = true;
 	}
 	if (!on)
 		return 0;
 	/* on before attaching: a lock wait that overlaps the attach is not the program's own */
-	if (on & SESSION_RECORD_SETS)
+	if (on & SESSION_HOT_SETS)
 		model_hot_probes(&s->model, mono_ns(), true);
-	if (on & ATTACH_TALLY)
-		model_tally_probes(&s->model, mono_ns(), true);
+	if (on & SESSION_RECORD_SETS)
+		model_rec_probes(&s->model, mono_ns(), true);
 	rc = attach_target(s->at, s->t, s->plan, on, err, sizeof(err));
 	s->sets |= on;	/* what did attach is detached with the rest */
 	if (on & ATTACH_LOCKS)	/* on once attached: a wait must begin after its entry probe */
@@ -268,9 +268,9 @@ const char *session_step(struct session *s, double now)
 		model_hot_probes(m, mono_ns(), false);
 		s->hot_closing = false;
 	}
-	if (s->tally_closing && !attach_closing(s->at)) {
-		model_tally_probes(m, mono_ns(), false);
-		s->tally_closing = false;
+	if (s->rec_closing && !attach_closing(s->at)) {
+		model_rec_probes(m, mono_ns(), false);
+		s->rec_closing = false;
 	}
 	/*
 	 * BPF's tallies, read often enough that its table never fills: sooner after a drain
@@ -349,10 +349,10 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 		attach_detach_wait(s->at);
 	}
 	meta->detach_s = mono_s() - d0;
-	if (s->sets & SESSION_RECORD_SETS || s->hot_closing)
+	if (s->sets & SESSION_HOT_SETS || s->hot_closing)
 		model_hot_probes(m, s->end_ns, false);
-	if (s->sets & ATTACH_TALLY || s->tally_closing)
-		model_tally_probes(m, s->end_ns, false);
+	if (s->sets & SESSION_RECORD_SETS || s->rec_closing)
+		model_rec_probes(m, s->end_ns, false);
 	model_lock_probes(m, s->end_ns, false);
 	if (!s->at->shared)
 		while (attach_poll(s->at, 0) > 0)
@@ -365,7 +365,7 @@ void session_stop(struct session *s, const char *end_reason, double wait_s)
 	model_finish(m, s->end_ns, (uint64_t)(detect_recent_s(meta->duration_s) * 1e9));
 	/* lock waits are the program's own only while the hot map probes were off */
 	m->baseline_ns = model_hot_off_ns(m, m->start_ns, s->end_ns);
-	m->tally_on_ns = model_tally_on_ns(m, m->start_ns, s->end_ns);
+	m->unnamed_ns = model_unnamed_ns(m, m->start_ns, s->end_ns);
 
 	meta->pid = s->t->pid;
 	meta->exe = s->t->exe;

@@ -23,10 +23,10 @@
 
 /*
  * The sets that stretch the critical sections lock waits are measured in (map writes); the
- * ones among them that record which map a goroutine writes after a wait (not the tally).
+ * one among them that records which map a goroutine writes after a wait.
  */
 #define SESSION_HOT_SETS (ATTACH_WRITES | ATTACH_SYNCOPS | ATTACH_TALLY)
-#define SESSION_RECORD_SETS (ATTACH_WRITES | ATTACH_SYNCOPS)
+#define SESSION_RECORD_SETS ATTACH_WRITES
 /* The sets that see map writes: recording them, or counting them in BPF. */
 #define SESSION_WRITE_SETS (ATTACH_WRITES | ATTACH_TALLY)
 /* BPF's table of tallies is read (and emptied) this often, s */
@@ -44,7 +44,7 @@ struct session {
 	int closing;			/* detached, the kernel still closing them: still trapping */
 	int keep;			/* sets session_stop leaves attached (for the next session) */
 	bool hot_closing;		/* hot map probes detached, the kernel still closing them */
-	bool tally_closing;		/* ... the tally probes */
+	bool rec_closing;		/* ... the recording ones (SESSION_RECORD_SETS) */
 	double next_drain;		/* when BPF's tallies are next read */
 	bool maps;			/* past the lock baseline: the budget decides */
 	double t0, maps_at;		/* started; the map probes' turn (end of the baseline) */

@@ -148,8 +148,8 @@ static void set_tables(struct mw_call_rec *r, uint64_t tables)
 /*
  * Writes counted in BPF (tallies) are writes of their map and site: the site from the stack
  * a recorded write of the (map, caller) pair brought, the count's fall since as removals, no
- * goroutine as a writer; lock waits while only the tally probes were on are neither the
- * program's own nor the map's.
+ * goroutine as a writer; lock waits while the hot probes but not the recording ones were on
+ * (a tally window) are neither the program's own nor the map's.
  */
 static void tallies_count_as_writes(void)
 {
@@ -187,26 +187,56 @@ static void tallies_count_as_writes(void)
 		   mp ? (unsigned long long)mp->hdr.count : 0);
 	EXPECT(mp && mp->last_ns == 900);
 	EXPECT(m.writes == 501 && m.tallied == 500 && m.stacks_missed == 0);
+	/* two tallies of the map read in no order: the older header changes nothing */
+	t.k.caller = d;
+	t.v.n = 10;
+	t.v.t_first = 950;
+	t.v.t_last = 1000;
+	memcpy(t.v.hdr + layout->count, &(uint64_t){ 20 }, 8);
+	EXPECT(!model_ingest(&m, &t, sizeof(t)));
+	t.k.caller = inner;
+	t.v.t_first = 920;
+	t.v.t_last = 940;
+	memcpy(t.v.hdr + layout->count, &(uint64_t){ 12 }, 8);
+	EXPECT(!model_ingest(&m, &t, sizeof(t)));
+	EXPECT_MSG(mp && mp->inserts == 10 && mp->removals == 5 && mp->hdr.count == 20 &&
+		   mp->last_ns == 1000 && mp->peak_len == 20 && mp->peak_ns == 1000,
+		   "inserts %llu, removals %llu, count %llu",
+		   mp ? (unsigned long long)mp->inserts : 0,
+		   mp ? (unsigned long long)mp->removals : 0,
+		   mp ? (unsigned long long)mp->hdr.count : 0);
+	EXPECT(mp && mp->deletes == 521);
 	/* not a write, or nothing counted: rejected */
+	t.v.n = 1;
 	t.k.fn = PROBE_MAKEMAP;
 	EXPECT(model_ingest(&m, &t, sizeof(t)));
 	t.k.fn = PROBE_MAPDELETE_FAST64;
 	t.v.n = 0;
 	EXPECT(model_ingest(&m, &t, sizeof(t)));
 	EXPECT(model_ingest(&m, &t, sizeof(t) - 1));
-	/* a wait while the tally alone was on; one while nothing was */
-	model_tally_probes(&m, 1000, true);
-	model_tally_probes(&m, 2000, false);
+	/*
+	 * A wait while the hot probes were on but not the recording ones (a tally window), one
+	 * while nothing was, one in a recording window.
+	 */
+	model_hot_probes(&m, 1000, true);
+	model_hot_probes(&m, 2000, false);
+	model_hot_probes(&m, 2500, true);
+	model_rec_probes(&m, 2500, true);
+	model_rec_probes(&m, 2800, false);
+	model_hot_probes(&m, 2800, false);
 	lk = (struct mw_call_rec){ .type = MW_REC_CALL, .fn = PROBE_MUTEX_LOCKSLOW, .goid = 9,
 				   .obj = 0xc000050000, .t_entry = 1100, .t_ret = 1200 };
 	EXPECT(!model_ingest(&m, &lk, sizeof(lk)));
 	lk.t_entry = 2100;
 	lk.t_ret = 2300;
 	EXPECT(!model_ingest(&m, &lk, sizeof(lk)));
+	lk.t_entry = 2600;
+	lk.t_ret = 2700;
+	EXPECT(!model_ingest(&m, &lk, sizeof(lk)));
 	mx = g_hash_table_lookup(m.mutexes, GSIZE_TO_POINTER(0xc000050000));
-	EXPECT(mx && mx->tally_waits == 1 && mx->tally_ns == 100 && mx->base_waits == 1 &&
-	       mx->base_ns == 200);
-	EXPECT(model_tally_on_ns(&m, 0, 3000) == 1000 && model_hot_off_ns(&m, 0, 3000) == 2000);
+	EXPECT(mx && mx->unnamed_waits == 1 && mx->unnamed_ns == 100 && mx->base_waits == 1 &&
+	       mx->base_ns == 200 && mx->nwaits == 3);
+	EXPECT(model_unnamed_ns(&m, 0, 3000) == 1000 && model_hot_off_ns(&m, 0, 3000) == 1700);
 	model_free(&m);
 }
 

@@ -34,9 +34,9 @@ static uint64_t p99_ns(const struct mw_mutex *mx)
 void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 {
 	const struct mw_model *m = c->m;
-	/* probed: with the map probes recording (not the tally's time: no map is named then) */
+	/* probed: with the map probes recording (not while only ones that name no map were on) */
 	double base_s = (double)m->baseline_ns / 1e9;
-	double probed_s = c->duration_s - base_s - (double)m->tally_on_ns / 1e9;
+	double probed_s = c->duration_s - base_s - (double)m->unnamed_ns / 1e9;
 	GHashTableIter it;
 	gpointer v;
 
@@ -66,7 +66,7 @@ void detect_lock_contention(const struct detect_ctx *c, json_object *out)
 		mp = best_map ? g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(best_map)) : NULL;
 		if (!mp)
 			continue;	/* no live map written under it: not a map problem */
-		probed_wait_ns = (double)(mx->total_ns - mx->base_ns - mx->tally_ns);
+		probed_wait_ns = (double)(mx->total_ns - mx->base_ns - mx->unnamed_ns);
 		map_pct = probed_wait_ns > 0 ? 100.0 * (double)best_ns / probed_wait_ns : 0;
 		if (map_pct < c->o->contention_map_pct)
 			continue;	/* its waits mostly lead elsewhere: it does not guard the map */
