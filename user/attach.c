@@ -247,11 +247,18 @@ static void forget_target(struct attach *a)
 	purge_tgid(a->skel->maps.tally, a->pid);
 }
 
+static gint by_last_write(gconstpointer a, gconstpointer b)
+{
+	const struct mw_tally_rec *x = a, *y = b;
+
+	return x->v.t_last < y->v.t_last ? -1 : x->v.t_last > y->v.t_last;
+}
+
 int attach_tally_drain(struct attach *a)
 {
 	struct bpf_map *map = a->skel ? a->skel->maps.tally : NULL;
 	int ncpu = libbpf_num_possible_cpus(), n = 0;
-	GArray *keys;
+	GArray *keys, *recs;
 	struct mw_tally_key k, next;
 	struct mw_tally_val *v;
 	bool first = true;
@@ -267,6 +274,7 @@ int attach_tally_drain(struct attach *a)
 			g_array_append_val(keys, k);
 	}
 	v = g_new(struct mw_tally_val, ncpu);
+	recs = g_array_sized_new(FALSE, FALSE, sizeof(struct mw_tally_rec), keys->len);
 	for (guint i = 0; i < keys->len; i++) {
 		struct mw_tally_rec r = { .type = MW_REC_TALLY, .tgid = (__u32)a->pid };
 
@@ -285,12 +293,17 @@ int attach_tally_drain(struct attach *a)
 			}
 			r.v.n += v[c].n;
 		}
-		if (r.v.n) {
-			a->cb(a->cb_ctx, &r, sizeof(r));
-			n++;
-		}
+		if (r.v.n)
+			g_array_append_val(recs, r);
 	}
+	/* in time order: one map's tallies (a seed or a caller each) tell its story in turn */
+	g_array_sort(recs, by_last_write);
+	for (guint i = 0; i < recs->len; i++)
+		a->cb(a->cb_ctx, &g_array_index(recs, struct mw_tally_rec, i),
+		      sizeof(struct mw_tally_rec));
+	n = (int)recs->len;
 	g_free(v);
+	g_array_unref(recs);
 	g_array_unref(keys);
 	return n;
 }

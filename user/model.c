@@ -682,6 +682,49 @@ static bool other_seed_and_tables(const struct mw_model *m, const struct mw_map 
  * n writes: one recorded (entry and RET), or n counted in BPF (a tally: the header before the
  * last of them, no goroutine, no header after).
  */
+/*
+ * A write or a growth found another seed over other tables at mp's address. If the heap saw
+ * the header held, it may still tell whether it is mp's: the caller re-reads it at once
+ * (map_check), and until then mp takes the new seed (and later new seeds wait for the same
+ * re-read: a batch of tallies of a map emptied hundreds of times a second brings dozens).
+ * false: nothing can tell, and mp ends.
+ */
+static bool doubt_identity(struct mw_model *m, struct mw_map *mp, const struct map_hdr *h,
+			   uint64_t t)
+{
+	if (!mp->sg_held_known || !map_hdr_plausible(h, m->layout))
+		return false;
+	if (!mp->doubt_ns)
+		mp->doubt_ns = t;
+	mp->seed = h->seed;
+	mp->dirty = true;
+	m->doubts = true;
+	return true;
+}
+
+/*
+ * The program wrote mp at t: it held a pointer to it, so the header was reachable then, and no
+ * sweep can free it before the next GC cycle's (sg_held + 2, as for a header found marked).
+ * The sweepgen read last, before t, stands for the one at t (it can only be older: the bound
+ * is then the safer). Before the heap is resolved, a first map written asks for a re-read at
+ * once, so that the heap's metadata is found early (tallies bring new seeds in batches).
+ */
+static void saw_live(struct mw_model *m, struct mw_map *mp, uint64_t t)
+{
+	if (mp->on_stack || mp->doubt_ns)
+		return;	/* no identity, or this write may be another map's */
+	if (!m->sg_last_known) {
+		if (m->heap.hl && !goheap_ready(&m->heap) && m->heap.tries < 16)
+			m->doubts = true;
+		return;
+	}
+	if (t >= m->sg_last_ns &&
+	    (!mp->sg_held_known || (int32_t)(m->sg_last - mp->sg_held) > 0)) {
+		mp->sg_held = m->sg_last;
+		mp->sg_held_known = true;
+	}
+}
+
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op, uint64_t n)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
@@ -701,12 +744,8 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		if (same_tables(m, mp, &before)) {
 			mp->seed = before.seed;
 			mp->reseeds++;
-		} else if (mp->sg_held_known && !mp->doubt_ns && map_hdr_plausible(&before, m->layout)) {
-			/* the heap may tell: the caller re-reads it at once (map_check) */
-			mp->doubt_ns = r->t_entry;
-			mp->seed = before.seed;
-			mp->dirty = true;
-			m->doubts = true;
+		} else if (doubt_identity(m, mp, &before, r->t_entry)) {
+			;	/* the re-read that follows at once decides */
 		} else {
 			map_end(m, mp, "a write found another hash seed over other tables: another "
 				"map at its address, or this one emptied and regrown while unwatched",
@@ -796,6 +835,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 		g_hash_table_add(mp->writers, GSIZE_TO_POINTER(r->goid));
 	site = record_site(m, r, &sym);
 	add_sites(mp->sites, site, op, &sym, n);
+	saw_live(m, mp, r->t_entry);
 	note_deep_caller(m, r, site);
 	attribute_lock(m, r, mp);
 	m->writes += n;
@@ -906,7 +946,8 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 	mp = g_hash_table_lookup(m->maps, GSIZE_TO_POINTER(r->obj));
 	map_hdr_decode(r->hdr_before, m->layout, &before);
 	hb = !(r->flags & MW_F_HDR_BEFORE_BAD) && map_hdr_plausible(&before, m->layout);
-	if (mp && hb && other_seed_and_tables(m, mp, &before)) {
+	if (mp && hb && other_seed_and_tables(m, mp, &before) &&
+	    !doubt_identity(m, mp, &before, r->t_entry)) {
 		map_end(m, mp, "a growth found another hash seed over other tables: another map at "
 			"its address, or this one emptied and regrown while unwatched", r->t_entry);
 		mp = NULL;
@@ -1570,8 +1611,12 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			    goheap_resolve(&m->heap, rd, ctx, ((struct mw_map *)v)->addr))
 				break;
 	}
-	if (rd && goheap_ready(&m->heap) && goheap_sweepgen(&m->heap, rd, ctx, &sg) == 0)
+	if (rd && goheap_ready(&m->heap) && goheap_sweepgen(&m->heap, rd, ctx, &sg) == 0) {
 		have_sg = true;
+		m->sg_last = sg;
+		m->sg_last_ns = now_ns;
+		m->sg_last_known = true;
+	}
 
 	g_hash_table_iter_init(&it, m->maps);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {

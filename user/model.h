@@ -236,7 +236,11 @@ struct mw_model {
 	uint64_t stacks_missed;		/* writes without a stack whose pair's stack was unknown */
 	uint64_t baseline_ns;		/* time with the hot map probes detached, 0 none */
 	uint64_t unnamed_ns;		/* model_unnamed_ns over the session */
-	bool doubts;			/* a map's identity waits for a re-read (doubt_ns) */
+	bool doubts;			/* a map's identity waits for a re-read (doubt_ns), or the
+					 * heap's metadata for a first map to be resolved against */
+	uint32_t sg_last;		/* mheap_.sweepgen at the last re-read that read it, */
+	uint64_t sg_last_ns;		/* ... when */
+	bool sg_last_known;
 	uint64_t ended_maps;		/* maps seen to end during the capture */
 	uint64_t records;		/* records accepted, of every type */
 	uint64_t writes;		/* writes seen: recorded, or counted in BPF */

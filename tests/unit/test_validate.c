@@ -376,9 +376,13 @@ static void regrown_map_stays_while_held(void)
 	r = write_at(HDR, 1000, 2, 3, 77);
 	memcpy(r.hdr_after + layout->buckets, &buckets, 8);
 	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	/* the heap not resolved yet: the first map written asks for a re-read at once */
+	EXPECT(m.doubts && !map_at(&m, HDR)->sg_held_known);
+	m.doubts = false;
 	model_refresh(&m, fake_read, NULL, 2000, true);	/* marked by the last GC: held */
 	mp = map_at(&m, HDR);
-	EXPECT(mp && mp->sg_held_known && mp->sg_held == SG);
+	EXPECT(mp && mp->sg_held_known && mp->sg_held == SG && m.sg_last_known &&
+	       m.sg_last == SG && m.sg_last_ns == 2000);
 
 	set_hdr(1, 78);
 	put(hdr, layout->buckets, buckets2, 8);
@@ -394,12 +398,26 @@ static void regrown_map_stays_while_held(void)
 	EXPECT(!model_ingest(&m, &r, sizeof(r)));
 	mp = map_at(&m, HDR);
 	EXPECT(mp && mp->doubt_ns && m.doubts);
-	set_hdr(2, 85);
+	/* another new seed before that re-read (a batch of tallies): it waits for the same one */
+	r = write_at(HDR, 3550, 1, 2, 86);
+	memcpy(r.hdr_before + layout->buckets, &(uint64_t){ BUCKETS + 0x4000 }, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	mp = map_at(&m, HDR);
+	EXPECT(mp && !mp->gone && mp->doubt_ns == 3500 && mp->seed == 86 && m.ended->len == 0);
+	/* ... and so does a growth that finds another (as a write does) */
+	r = write_at(HDR, 3560, 2, 2, 87);
+	r.fn = PROBE_HASHGROW;
+	memcpy(r.hdr_before + layout->buckets, &(uint64_t){ BUCKETS + 0x6000 }, 8);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	mp = map_at(&m, HDR);
+	EXPECT(mp && !mp->gone && mp->doubt_ns == 3500 && mp->seed == 87 && mp->growths == 1 &&
+	       m.ended->len == 0);
+	set_hdr(2, 87);
 	put(hdr, layout->buckets, buckets2, 8);	/* the tables of its growth above */
 	m.doubts = false;
 	model_refresh(&m, fake_read, NULL, 3600, false);
 	mp = map_at(&m, HDR);
-	EXPECT_MSG(mp && !mp->gone && !mp->doubt_ns && mp->reseeds == 2 && mp->assigns == 2 &&
+	EXPECT_MSG(mp && !mp->gone && !mp->doubt_ns && mp->reseeds == 2 && mp->assigns == 3 &&
 			   m.ended->len == 0,
 		   "%s", mp && mp->end_reason ? mp->end_reason : "-");
 
