@@ -679,10 +679,6 @@ static bool other_seed_and_tables(const struct mw_model *m, const struct mw_map 
 }
 
 /*
- * n writes: one recorded (entry and RET), or n counted in BPF (a tally: the header before the
- * last of them, no goroutine, no header after).
- */
-/*
  * A write or a growth found another seed over other tables at mp's address. If the heap saw
  * the header held, it may still tell whether it is mp's: the caller re-reads it at once
  * (map_check), and until then mp takes the new seed (and later new seeds wait for the same
@@ -725,6 +721,10 @@ static void saw_live(struct mw_model *m, struct mw_map *mp, uint64_t t)
 	}
 }
 
+/*
+ * n writes: one recorded (entry and RET), or n counted in BPF (a tally: the header before the
+ * last of them, no goroutine, no header after).
+ */
 static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op op, uint64_t n)
 {
 	bool hb = !(r->flags & MW_F_HDR_BEFORE_BAD), ha = !(r->flags & MW_F_HDR_AFTER_BAD);
@@ -1037,16 +1037,7 @@ static bool hot_during(const struct mw_model *m, uint64_t a, uint64_t b)
 {
 	if (!m->hot || !m->hot->len)	/* no spans recorded: on from maps_ns */
 		return m->maps_ns && b >= m->maps_ns;
-	/* latest first: a wait is read back soon after it ends */
-	for (guint i = m->hot->len; i-- > 0;) {
-		const struct mw_span *s = &g_array_index(m->hot, struct mw_span, i);
-
-		if (s->off && s->off < a)
-			return false;
-		if (s->on <= b)
-			return true;
-	}
-	return false;
+	return spans_during(m->hot, a, b);	/* latest first: a wait is read back soon */
 }
 
 /* How much of [a, b) the spans cover. */
