@@ -327,7 +327,7 @@ static int add_multi(struct attach *a, const struct target *t, const struct prob
 		if (tally && !entry)
 			continue;	/* counted at entry alone */
 		for (int r = entry ? -1 : 0; r < (entry ? 0 : pp->pts.nrets); r++) {
-			int64_t off = entry ? pp->entry_off : pp->ret_off[r];
+			int64_t off = tally ? pp->tally_off : entry ? pp->entry_off : pp->ret_off[r];
 
 			if (off < 0) {
 				snprintf(err, errlen, "%s: address is not in the file",
@@ -394,7 +394,7 @@ int attach_target(struct attach *a, const struct target *t, const struct probe_p
 			if (pass == 1 && (set & sets & ATTACH_TALLY)) {
 				snprintf(what, sizeof(what), "%s entry (tally)", name);
 				if (add_link(a, a->skel->progs.mw_tally, t->pid, t->open_path,
-					     pp->entry_off, probe_tally_cookie(pp->id), true,
+					     pp->tally_off, probe_tally_cookie(pp->id), true,
 					     ATTACH_TALLY, err, errlen, what))
 					return MW_EXIT_ATTACH;
 			}

@@ -29,6 +29,7 @@ static void find_stack_check(const cs_insn *ins, int n, int first, struct probe_
 	if (!is(&ins[i + 1], "jbe", NULL))
 		return;
 	pp->entry = ins[i + 1].address + ins[i + 1].size;
+	pp->check_jump = ins[i + 1].address;
 	pp->after_stack_check = true;
 }
 

@@ -17,6 +17,12 @@ struct probe_points {
 	 * Any other is single-stepped out of line, as every RET is: two, about twice the cost.
 	 */
 	bool entry_emulated;
+	/*
+	 * The stack check's conditional jump (0: none found), which the kernel emulates: where an
+	 * entry-only probe goes when the instruction at entry is single-stepped (Go 1.19's SUBQ
+	 * $n, SP). It runs again for a call that grew its stack (morestack restarts the function).
+	 */
+	uint64_t check_jump;
 	int nrets;
 	uint64_t rets[DISASM_MAX_RETS];
 	int ninsns;

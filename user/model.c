@@ -807,6 +807,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	if (tally && hb && newest) {
 		/* the state just before the last write counted */
 		mp->hdr = before;
+		mp->hdr_pre_write = true;
 		mp->seed = before.seed;
 		mp->seed_known = true;
 		sizes_from_header(m, mp);
@@ -814,6 +815,7 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 			mp->max_drop = mp->peak_len - before.count;
 	} else if (ha && r->t_ret >= mp->reread_ns) {
 		mp->hdr = after;
+		mp->hdr_pre_write = false;
 		mp->seed = after.seed;	/* a clear reseeds: the write carries the new seed */
 		mp->seed_known = true;
 		sizes_from_header(m, mp);
@@ -977,6 +979,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 			mp->reseeds += after.seed != mp->seed;
 			mp->seed = after.seed;
 			mp->hdr = after;
+			mp->hdr_pre_write = false;
 			sizes_from_header(m, mp);
 		}
 	}
@@ -1646,6 +1649,7 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 			continue;
 		}
 		mp->validated = true;
+		mp->hdr_pre_write = false;
 		mp->reread_ns = now_ns;
 		if (!mp->on_stack)
 			saw_B(mp, &h);

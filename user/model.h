@@ -96,6 +96,8 @@ struct mw_map {
 	uint64_t made_maptype;		/* maptype known at creation (site key) */
 	uint64_t hint;
 	struct map_hdr hdr;		/* latest known */
+	bool hdr_pre_write;		/* ... read by a tally at its last write's entry: what that
+					 * write did to it is not seen */
 	uint64_t first_len;		/* len when first seen */
 	uint64_t peak_len, max_drop;	/* max_drop: largest fall below a running peak */
 	uint64_t assigns, deletes, clears, growths;	/* growths: runtime growths probed */

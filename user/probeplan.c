@@ -23,6 +23,10 @@ static void plan_one(const struct gobin *gb, struct planned_probe *pp)
 	if (op_entry_only(probe_defs[pp->id].op))
 		pp->pts.nrets = 0;
 	pp->entry_off = elfimg_vaddr_to_offset(&gb->img, pp->pts.entry);
+	pp->tally_emulated = pp->pts.entry_emulated || pp->pts.check_jump;
+	pp->tally_off = pp->pts.entry_emulated || !pp->pts.check_jump ?
+				pp->entry_off :
+				elfimg_vaddr_to_offset(&gb->img, pp->pts.check_jump);
 	for (int i = 0; i < pp->pts.nrets; i++)
 		pp->ret_off[i] = elfimg_vaddr_to_offset(&gb->img, pp->pts.rets[i]);
 }

@@ -14,6 +14,12 @@ struct planned_probe {
 	struct probe_points pts;	/* link-time addresses */
 	int64_t entry_off;		/* file offsets for the uprobes */
 	int64_t ret_off[DISASM_MAX_RETS];
+	/*
+	 * The tally probe (a map write counted at entry alone): the entry if the kernel emulates
+	 * its instruction, else the stack check's jump (emulated too), else the entry.
+	 */
+	int64_t tally_off;
+	bool tally_emulated;
 	char error[160];		/* non-empty: refused, not probed */
 };
 

@@ -58,9 +58,14 @@ int report_write_dot(const struct mw_model *m, const char *path, char *err, size
 		const struct mw_map *mp = g_ptr_array_index(maps, i);
 		char label[1024];
 
-		snprintf(label, sizeof(label), "%s\\nlen %llu, %u writer goroutines%s",
+		char writers[48] = "writers unseen";	/* writes only counted in BPF */
+
+		if (g_hash_table_size(mp->writers))
+			snprintf(writers, sizeof(writers), "%u writer goroutines",
+				 g_hash_table_size(mp->writers));
+		snprintf(label, sizeof(label), "%s\\nlen %llu%s, %s%s",
 			 mp->type[0] ? mp->type : "map", (unsigned long long)mp->hdr.count,
-			 g_hash_table_size(mp->writers),
+			 mp->hdr_pre_write ? " before its last write" : "", writers,
 			 mp->overlaps ? "\\nCONCURRENT WRITES" : "");
 		g_string_append_printf(o, "\tm%llx [shape=box%s, label=",
 					(unsigned long long)mp->addr,

@@ -63,6 +63,8 @@ static json_object *map_json(struct mw_map *mp, double f)
 	json_object_object_add(o, "size_hint", mp->created_seen && mp->hint ?
 						      json_object_new_uint64(mp->hint) : NULL);
 	json_object_object_add(o, "len", json_object_new_uint64(mp->hdr.count));
+	/* the len read at the entry of its last write, counted in BPF (its effect unseen) */
+	json_object_object_add(o, "len_before_last_write", json_object_new_boolean(mp->hdr_pre_write));
 	json_object_object_add(o, "peak_len", json_object_new_uint64(mp->peak_len));
 	json_object_object_add(o, "len_first_seen", json_object_new_uint64(mp->first_len));
 	json_object_object_add(o, "inserts", json_object_new_uint64(mp->inserts));
@@ -77,8 +79,12 @@ static json_object *map_json(struct mw_map *mp, double f)
 	if (f < 1)
 		json_object_object_add(o, "estimated_writes",
 				       estimate(mp->assigns + mp->deletes + mp->clears, f));
+	/* null: its writes were only counted in BPF, which sees no goroutine */
 	json_object_object_add(o, "writers",
-			       json_object_new_int((int)g_hash_table_size(mp->writers)));
+			       g_hash_table_size(mp->writers) ||
+					       !(mp->assigns + mp->deletes + mp->clears) ?
+				       json_object_new_int((int)g_hash_table_size(mp->writers)) :
+				       NULL);
 	json_object_object_add(o, "writes_finding_flag_set",
 			       json_object_new_uint64(mp->writing_at_entry));
 	json_object_object_add(o, "concurrent_writes", json_object_new_uint64(mp->overlaps));
@@ -149,10 +155,13 @@ static json_object *probes_json(const struct capture_meta *meta)
 		json_object_object_add(o, "entry_hits", json_object_new_uint64(meta->fn_hits[pp->id * 2]));
 		json_object_object_add(o, "ret_hits",
 				       json_object_new_uint64(meta->fn_hits[pp->id * 2 + 1]));
-		if (c == MW_CLASS_WRITE)	/* its tally probe, on the same entry */
+		if (c == MW_CLASS_WRITE) {	/* its tally probe */
 			json_object_object_add(o, "tally_hits",
 					       json_object_new_uint64(
 						       meta->fn_hits[(pp->id + MW_FN_TALLY) * 2]));
+			json_object_object_add(o, "tally_emulated",
+					       json_object_new_boolean(pp->tally_emulated));
+		}
 		json_object_array_add(a, o);
 	}
 	return a;

@@ -24,7 +24,8 @@ static const struct member site_m[] = {
 };
 static const struct member map_m[] = {
 	{ "id", T_STR }, { "type", T_STR }, { "created_at", T_OBJ, site_m },
-	{ "size_hint", T_INT }, { "len", T_INT }, { "peak_len", T_INT },
+	{ "size_hint", T_INT }, { "len", T_INT }, { "len_before_last_write", T_BOOL },
+	{ "peak_len", T_INT },
 	{ "len_first_seen", T_INT }, { "inserts", T_INT }, { "removals", T_INT },
 	{ "capacity", T_INT }, { "bytes", T_INT }, { "B", T_INT }, { "growths", T_INT },
 	{ "assigns", T_INT }, { "deletes", T_INT }, { "clears", T_INT },

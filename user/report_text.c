@@ -87,7 +87,10 @@ static void print_map(json_object *mp, bool sampled, FILE *out)
 	if (cr)
 		fprintf(out, "    made in %s (%s:%" PRIu64 ")\n", str(cr, "function", "?"),
 			str(cr, "file", "?"), u64(cr, "line"));
-	fprintf(out, "    len %" PRIu64 " (peak %" PRIu64 ")", u64(mp, "len"), u64(mp, "peak_len"));
+	fprintf(out, "    len %" PRIu64 "%s (peak %" PRIu64 ")", u64(mp, "len"),
+		json_object_get_boolean(get(mp, "len_before_last_write")) ? " before its last write" :
+									   "",
+		u64(mp, "peak_len"));
 	if (cap)
 		fprintf(out, "  capacity %" PRIu64, u64(mp, "capacity"));
 	if (bytes) {
@@ -100,9 +103,12 @@ static void print_map(json_object *mp, bool sampled, FILE *out)
 	if (str(mp, "ended", NULL))
 		fprintf(out, "    no longer followed: %s (last known state above)\n",
 			str(mp, "ended", ""));
-	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64
-		     "  writer goroutines %" PRIu64,
-		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"), u64(mp, "writers"));
+	fprintf(out, "    assigns %" PRIu64 "  deletes %" PRIu64 "  clears %" PRIu64,
+		u64(mp, "assigns"), u64(mp, "deletes"), u64(mp, "clears"));
+	if (get(mp, "writers"))
+		fprintf(out, "  writer goroutines %" PRIu64, u64(mp, "writers"));
+	else
+		fprintf(out, "  writer goroutines unseen (writes counted in BPF)");
 	if (get(mp, "estimated_writes") && u64(mp, "estimated_writes"))
 		fprintf(out, "  (sampled: ~%" PRIu64 " writes in all)", u64(mp, "estimated_writes"));
 	else if (sampled)
@@ -308,7 +314,8 @@ void report_print_text(json_object *doc, FILE *out)
 				json_object_get_double(get(c, "cpu_s")));
 		if (!strcmp(str(c, "class", ""), "tally"))
 			fprintf(out, " (map writes counted in BPF at entry alone: %" PRIu64
-				     " of the writes above)", u64(ov, "writes_tallied"));
+				     " of the %" PRIu64 " writes seen)", u64(ov, "writes_tallied"),
+				u64(ov, "writes_seen"));
 	}
 	if (wf < 1 && !get(ov, "write_estimate_fraction"))	/* an older report */
 		fprintf(out, "\n  map writes were watched %.1f%% of the time after the lock baseline: "

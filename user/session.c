@@ -34,6 +34,7 @@ static void price_traps(struct session *s, struct hit_cost c)
 		const struct planned_probe *pp = &s->plan->p[i];
 
 		s->trap_entry[pp->id] = pp->pts.entry_emulated ? em : st;
+		s->trap_tally[pp->id] = pp->tally_emulated ? em : st;
 	}
 }
 
@@ -102,7 +103,7 @@ static void tick(struct session *s, double now)
 
 			e = hits[ti] - s->hits[ti];
 			ct += e;
-			cost[MW_CLASS_TALLY] += (double)e * s->trap_entry[pp->id];
+			cost[MW_CLASS_TALLY] += (double)e * s->trap_tally[pp->id];
 		}
 	}
 	if (ht.tally_runs > s->ht.tally_runs)	/* the tally program's own time, shared out */

@@ -55,6 +55,7 @@ struct session {
 	uint64_t hits0[MW_MAX_FN * 2];	/* at the start (a slot's counters outlive a session) */
 	struct handler_time ht;		/* as last read */
 	double trap_entry[PROBE__COUNT];	/* seconds a hit, by what the entry probe is on */
+	double trap_tally[PROBE__COUNT];	/* ... the tally probe */
 	double trap_ret;
 	double attach_s_sum, attach_s_max;
 	unsigned attaches;

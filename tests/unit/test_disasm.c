@@ -27,7 +27,8 @@ static void short_stack_check(void)
 	char err[256];
 
 	EXPECT(!run(f, sizeof(f), &pp, err));
-	EXPECT(pp.after_stack_check && pp.entry == BASE + 6);
+	EXPECT(pp.after_stack_check && pp.entry == BASE + 6 && pp.entry_emulated);
+	EXPECT(pp.check_jump == BASE + 4);
 	EXPECT(pp.nrets == 1 && pp.rets[0] == BASE + 11);
 }
 
@@ -46,7 +47,8 @@ static void lea_stack_check_and_endbr(void)
 	char err[256];
 
 	EXPECT(!run(f, sizeof(f), &pp, err));
-	EXPECT(pp.after_stack_check && pp.entry == BASE + 19);
+	EXPECT(pp.after_stack_check && pp.entry == BASE + 19 && !pp.entry_emulated);
+	EXPECT(pp.check_jump == BASE + 13);	/* the tally goes there: the kernel emulates it */
 	EXPECT(pp.nrets == 2 && pp.rets[0] == BASE + 19 && pp.rets[1] == BASE + 20);
 }
 
@@ -62,7 +64,7 @@ static void c3_inside_an_instruction_is_not_a_ret(void)
 
 	EXPECT(!run(f, sizeof(f), &pp, err));
 	EXPECT(pp.nrets == 1 && pp.rets[0] == BASE + 9);
-	EXPECT(!pp.after_stack_check && pp.entry == BASE);	/* no check: probe the entry */
+	EXPECT(!pp.after_stack_check && pp.entry == BASE && !pp.check_jump);	/* no check */
 }
 
 static void refuses_tail_jump(void)
