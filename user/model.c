@@ -756,10 +756,10 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	if (!mp)
 		mp = map_new(m, r->obj, r->t_entry);
 	/*
-	 * A tally's header is the map's latest state only if nothing newer was seen: tallies are
-	 * read in batches, in no order (and a recorded write's header is always newer).
+	 * A header is the map's latest state only if nothing newer was seen: tallies are read in
+	 * batches, every 100 ms, while records of growths and writes come as they happen.
 	 */
-	newest = r->t_ret >= mp->reread_ns && r->t_ret >= mp->last_ns;
+	newest = r->t_ret >= mp->hdr_ns;
 	set_type(m, mp, record_maptype(r));
 	/*
 	 * The length when first seen: 0 for a map whose creation was seen; otherwise what the
@@ -807,14 +807,16 @@ static void on_write(struct mw_model *m, const struct mw_call_rec *r, enum mw_op
 	if (tally && hb && newest) {
 		/* the state just before the last write counted */
 		mp->hdr = before;
+		mp->hdr_ns = r->t_ret;
 		mp->hdr_pre_write = true;
 		mp->seed = before.seed;
 		mp->seed_known = true;
 		sizes_from_header(m, mp);
 		if (mp->peak_len - before.count > mp->max_drop)
 			mp->max_drop = mp->peak_len - before.count;
-	} else if (ha && r->t_ret >= mp->reread_ns) {
+	} else if (ha && newest) {
 		mp->hdr = after;
+		mp->hdr_ns = r->t_ret;
 		mp->hdr_pre_write = false;
 		mp->seed = after.seed;	/* a clear reseeds: the write carries the new seed */
 		mp->seed_known = true;
@@ -960,6 +962,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 			mp->seed = before.seed;	/* known only from this growth: its identity */
 			mp->seed_known = true;
 			mp->hdr = before;
+			mp->hdr_ns = r->t_entry;
 			sizes_from_header(m, mp);
 		}
 	}
@@ -970,7 +973,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 	 * Its new tables (a same-size grow of a map whose deletes left overflow buckets too): what
 	 * same_tables knows it by if a delete empties and reseeds it later, unwatched.
 	 */
-	if (!(r->flags & MW_F_HDR_AFTER_BAD) && r->t_ret >= mp->reread_ns) {
+	if (!(r->flags & MW_F_HDR_AFTER_BAD) && r->t_ret >= mp->hdr_ns) {
 		struct map_hdr after;
 
 		map_hdr_decode(r->hdr_after, m->layout, &after);
@@ -979,6 +982,7 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 			mp->reseeds += after.seed != mp->seed;
 			mp->seed = after.seed;
 			mp->hdr = after;
+			mp->hdr_ns = r->t_ret;
 			mp->hdr_pre_write = false;
 			sizes_from_header(m, mp);
 		}
@@ -1650,7 +1654,7 @@ void model_refresh(struct mw_model *m, mem_read_fn rd, void *ctx, uint64_t now_n
 		}
 		mp->validated = true;
 		mp->hdr_pre_write = false;
-		mp->reread_ns = now_ns;
+		mp->reread_ns = mp->hdr_ns = now_ns;
 		if (!mp->on_stack)
 			saw_B(mp, &h);
 		if (mp->on_stack && !same_state(&h, &keep.hdr)) {

@@ -96,6 +96,7 @@ struct mw_map {
 	uint64_t made_maptype;		/* maptype known at creation (site key) */
 	uint64_t hint;
 	struct map_hdr hdr;		/* latest known */
+	uint64_t hdr_ns;		/* ... as it was then: a header older is not the state now */
 	bool hdr_pre_write;		/* ... read by a tally at its last write's entry: what that
 					 * write did to it is not seen */
 	uint64_t first_len;		/* len when first seen */

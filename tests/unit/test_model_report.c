@@ -206,6 +206,27 @@ static void tallies_count_as_writes(void)
 		   mp ? (unsigned long long)mp->removals : 0,
 		   mp ? (unsigned long long)mp->hdr.count : 0);
 	EXPECT(mp && mp->deletes == 521);
+	/*
+	 * a growth's record, newer, comes before a tally of older writes (tallies are read every
+	 * 100 ms): the tally's older header lowers nothing
+	 */
+	r = rec(PROBE_HASHGROW, 7, inner, 30, 30);
+	r.obj = t.k.map;
+	r.t_entry = 1090;
+	r.t_ret = 1100;
+	set_seed(r.hdr_before, 77);
+	set_seed(r.hdr_after, 77);
+	set_tables(&r, 0xc000100000);
+	EXPECT(!model_ingest(&m, &r, sizeof(r)));
+	t.v.t_first = 1040;
+	t.v.t_last = 1050;
+	memcpy(t.v.hdr + layout->count, &(uint64_t){ 25 }, 8);
+	EXPECT(!model_ingest(&m, &t, sizeof(t)));
+	EXPECT_MSG(mp && mp->hdr.count == 30 && mp->removals == 5 && mp->max_drop == 5,
+		   "count %llu, removals %llu, max_drop %llu",
+		   mp ? (unsigned long long)mp->hdr.count : 0,
+		   mp ? (unsigned long long)mp->removals : 0,
+		   mp ? (unsigned long long)mp->max_drop : 0);
 	/* not a write, or nothing counted: rejected */
 	t.v.n = 1;
 	t.k.fn = PROBE_MAKEMAP;
