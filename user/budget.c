@@ -280,8 +280,8 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 		windowed &= b->apart;
 	else if ((windowed & b->alt) && !(windowed & b->full))
 		windowed &= ~b->alt;	/* the full sets are kept attached: they count it all */
-	else if (windowed & b->alt)
-		windowed &= b->alt_turn & 1 ? ~b->full : ~b->alt;
+	else if (windowed & b->alt)	/* not while locks wait: only recorded writes name their map */
+		windowed &= (b->alt_turn & 1) && !apart_active(b) ? ~b->full : ~b->alt;
 	/* soon enough that a kept class whose cost jumps is moved into windows quickly */
 	*next = now + 0.05;
 	if (!windowed || closing)
