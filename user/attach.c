@@ -206,15 +206,15 @@ void attach_share(struct attach *a, struct attach *owner, int slot)
 }
 
 /*
- * Delete every entry of a hash map whose key begins with this tgid (u32). The keys are taken
- * first and deleted after: the kernel's get_next_key starts again from the first bucket when
+ * The keys of a hash map that begin with this tgid (u32), each key_size bytes. Taken all
+ * before any is deleted: the kernel's get_next_key starts again from the first bucket when
  * the key it is given is gone, so deleting while walking is quadratic (2 s to end a capture
  * whose table of stacked (map, caller) pairs held tens of thousands).
  */
-static void purge_tgid(struct bpf_map *map, pid_t pid)
+static GByteArray *tgid_keys(struct bpf_map *map, pid_t pid)
 {
 	size_t ksz = bpf_map__key_size(map);
-	GByteArray *doomed = g_byte_array_new();
+	GByteArray *keys = g_byte_array_new();
 	uint8_t *k = g_malloc0(2 * ksz), *next = k + ksz;
 	bool first = true;
 
@@ -225,12 +225,21 @@ static void purge_tgid(struct bpf_map *map, pid_t pid)
 		memcpy(k, next, ksz);
 		memcpy(&tgid, k, sizeof(tgid));
 		if (tgid == (__u32)pid)
-			g_byte_array_append(doomed, k, (guint)ksz);
+			g_byte_array_append(keys, k, (guint)ksz);
 	}
+	g_free(k);
+	return keys;
+}
+
+/* Delete every entry of a hash map whose key begins with this tgid. */
+static void purge_tgid(struct bpf_map *map, pid_t pid)
+{
+	size_t ksz = bpf_map__key_size(map);
+	GByteArray *doomed = tgid_keys(map, pid);
+
 	for (guint off = 0; off + ksz <= doomed->len; off += (guint)ksz)
 		bpf_map__delete_elem(map, doomed->data + off, ksz, 0);
 	g_byte_array_unref(doomed);
-	g_free(k);
 }
 
 /* The process is no longer watched: nothing of it may stay in BPF for its PID's next owner. */
@@ -258,27 +267,22 @@ int attach_tally_drain(struct attach *a)
 {
 	struct bpf_map *map = a->skel ? a->skel->maps.tally : NULL;
 	int ncpu = libbpf_num_possible_cpus(), n = 0;
-	GArray *keys, *recs;
-	struct mw_tally_key k, next;
+	GByteArray *keys;
+	GArray *recs;
 	struct mw_tally_val *v;
-	bool first = true;
+	guint nkeys;
 
 	if (!map || ncpu <= 0 || !a->pid || !a->cb)
 		return 0;
-	/* keys first, then each read and deleted at once (see purge_tgid) */
-	keys = g_array_new(FALSE, FALSE, sizeof(k));
-	while (!bpf_map__get_next_key(map, first ? NULL : &k, &next, sizeof(k))) {
-		first = false;
-		k = next;
-		if (k.tgid == (__u32)a->pid)
-			g_array_append_val(keys, k);
-	}
+	/* keys first, then each read and deleted at once (see tgid_keys) */
+	keys = tgid_keys(map, a->pid);
+	nkeys = keys->len / (guint)sizeof(struct mw_tally_key);
 	v = g_new(struct mw_tally_val, ncpu);
-	recs = g_array_sized_new(FALSE, FALSE, sizeof(struct mw_tally_rec), keys->len);
-	for (guint i = 0; i < keys->len; i++) {
+	recs = g_array_sized_new(FALSE, FALSE, sizeof(struct mw_tally_rec), nkeys);
+	for (guint i = 0; i < nkeys; i++) {
 		struct mw_tally_rec r = { .type = MW_REC_TALLY, .tgid = (__u32)a->pid };
 
-		r.k = g_array_index(keys, struct mw_tally_key, i);
+		memcpy(&r.k, keys->data + i * sizeof(r.k), sizeof(r.k));
 		if (bpf_map_lookup_and_delete_elem(bpf_map__fd(map), &r.k, v))
 			continue;
 		for (int c = 0; c < ncpu; c++) {
@@ -304,7 +308,7 @@ int attach_tally_drain(struct attach *a)
 	n = (int)recs->len;
 	g_free(v);
 	g_array_unref(recs);
-	g_array_unref(keys);
+	g_byte_array_unref(keys);
 	return n;
 }
 
