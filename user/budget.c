@@ -19,6 +19,7 @@ void budget_init(struct budget *b, double share, double t0, int present, int pin
 {
 	memset(b, 0, sizeof(*b));
 	b->share = share;
+	b->aim = share;
 	b->t0 = t0;
 	b->pinned = pinned & present;
 	b->apart = apart & present & ~pinned;
@@ -32,6 +33,11 @@ void budget_init(struct budget *b, double share, double t0, int present, int pin
 		b->cls[c].windowed = share > 0 && b->cls[c].present && !(b->pinned & (1 << c));
 		b->cls[c].rate = -1;
 	}
+}
+
+void budget_aim(struct budget *b, double part)
+{
+	b->aim = b->share * part;
 }
 
 void budget_pin_while(struct budget *b, int sets)
@@ -171,8 +177,8 @@ static void classify(struct budget *b)
 		}
 	for (int i = 0; i < n; i++) {
 		struct budget_class *c = &b->cls[order[i]];
-		bool fits = (!any_unknown(b, all) && total <= ALL_FIT_SHARE * b->share) ||
-			    sum + c->rate <= ATTACHED_SHARE * b->share;
+		bool fits = (!any_unknown(b, all) && total <= ALL_FIT_SHARE * b->aim) ||
+			    sum + c->rate <= ATTACHED_SHARE * b->aim;
 
 		if (((1 << order[i]) & b->hot) && apart_active(b))
 			fits = false;	/* the apart classes need time without it */
@@ -191,15 +197,15 @@ static void classify(struct budget *b)
  */
 static double window_len(const struct budget *b, int windowed, double *cost)
 {
-	double cw = rate_of(b, windowed), avail = b->share - rate_of(b, sets_where(b, false));
+	double cw = rate_of(b, windowed), avail = b->aim - rate_of(b, sets_where(b, false));
 	double tail = b->tail_cost >= 0 ? b->tail_cost : cw * BUDGET_TAIL_S, len;
 
 	if (any_unknown(b, windowed) || cw <= 0) {
 		*cost = 0;
 		return BUDGET_FIRST_WINDOW_S;
 	}
-	if (avail < b->share * 0.1)
-		avail = b->share * 0.1;
+	if (avail < b->aim * 0.1)
+		avail = b->aim * 0.1;
 	len = fmax(BUDGET_MIN_WINDOW_S, tail / cw);
 	len = fmax(len, (avail * BUDGET_PERIOD_S - tail) / cw);
 	len = fmin(BUDGET_PERIOD_S, len);
@@ -211,7 +217,7 @@ static double window_len(const struct budget *b, int windowed, double *cost)
 
 bool budget_overspent(const struct budget *b, double now)
 {
-	return b->share > 0 && b->spent_s > b->share * (now - b->t0 + BUDGET_PERIOD_S / 2);
+	return b->share > 0 && b->spent_s > b->aim * (now - b->t0 + BUDGET_PERIOD_S / 2);
 }
 
 /*
@@ -226,7 +232,7 @@ static bool provisional_overspent(const struct budget *b, double now)
 	for (int c = 0; c < MW_CLASS__COUNT; c++)
 		if (b->provisional & (1 << c))
 			spent += b->cls[c].spent_s;
-	return spent > ALL_FIT_SHARE * b->share * (now - b->t0 + BUDGET_PERIOD_S / 2);
+	return spent > ALL_FIT_SHARE * b->aim * (now - b->t0 + BUDGET_PERIOD_S / 2);
 }
 
 int budget_step(struct budget *b, double now, bool closing, double *next)
@@ -290,16 +296,16 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	 * A window opens when what it will cost has been earned: spend runs ahead of the budget
 	 * by one period's allowance at most, and what was not spent is kept for a period or so.
 	 */
-	avail = b->share - rate_of(b, attached);
+	avail = b->aim - rate_of(b, attached);
 	len = window_len(b, windowed, &cost);
 	if (now > b->level_t) {
-		b->level = fmin(fmax(b->share * BUDGET_PERIOD_S, cost),
-				b->level + b->share * (now - b->level_t));
+		b->level = fmin(fmax(b->aim * BUDGET_PERIOD_S, cost),
+				b->level + b->aim * (now - b->level_t));
 		b->level_t = now;
 	}
 	tokens = b->level;
 	if (cost > 0 && tokens < cost) {
-		double wait = (cost - tokens) / (avail > b->share * 0.1 ? avail : b->share * 0.1);
+		double wait = (cost - tokens) / (avail > b->aim * 0.1 ? avail : b->aim * 0.1);
 
 		*next = now + fmin(0.05, fmax(0.001, wait));
 		return attached;
@@ -317,7 +323,7 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 	 * The estimate with a margin; a first look may spend what the bucket holds, or half a
 	 * period's allowance (a first window at a CPU's rate).
 	 */
-	b->open_cost = cost > 0 ? cost * 1.25 : fmax(tokens, b->share * BUDGET_PERIOD_S / 2);
+	b->open_cost = cost > 0 ? cost * 1.25 : fmax(tokens, b->aim * BUDGET_PERIOD_S / 2);
 	b->turn++;
 	if ((windowed & (b->alt | b->full)) && b->alt)
 		b->alt_turn++;

@@ -289,14 +289,17 @@ void report_print_text(json_object *doc, FILE *out)
 		json_object_get_boolean(get(ov, "trap_measured")) ? ", measured on this host" :
 								    ", not measured here: a typical figure",
 		json_object_get_double(get(ov, "handler_ret_us")));
-	if (get(bud, "pct"))
-		fprintf(out, "\n  budget %.3g%% of one CPU (%.3f s): spent %.3f s (%.2f%%)",
+	if (get(bud, "pct")) {
+		fprintf(out, "\n  budget %.3g%% of one CPU (%.3f s)",
 			json_object_get_double(get(bud, "pct")),
-			json_object_get_double(get(bud, "allowed_cpu_s")),
-			json_object_get_double(get(bud, "spent_cpu_s")),
+			json_object_get_double(get(bud, "allowed_cpu_s")));
+		if (get(bud, "aim_pct"))
+			fprintf(out, ", aimed at %.3g%%", json_object_get_double(get(bud, "aim_pct")));
+		fprintf(out, ": spent %.3f s (%.2f%%)", json_object_get_double(get(bud, "spent_cpu_s")),
 			json_object_get_double(get(bud, "spent_pct")));
-	else if (bud)
+	} else if (bud) {
 		fprintf(out, "\n  no budget (--budget off): every probe attached throughout");
+	}
 	for (size_t i = 0; i < arr_len(cls); i++) {
 		json_object *c = json_object_array_get_idx(cls, i);
 

@@ -98,7 +98,8 @@ static void tick(struct session *s, double now)
 		ce[c] += e;
 		cr[c] += x;
 		cost[c] += (double)e * s->trap_entry[pp->id] + (double)x * s->trap_ret;
-		if (c == MW_CLASS_WRITE) {	/* its tally probe, on the same entry */
+		if (c == MW_CLASS_WRITE) {	/* its tally probe: the entry, or the stack
+						 * check's jump (priced by trap_tally) */
 			int ti = (pp->id + MW_FN_TALLY) * 2;
 
 			e = hits[ti] - s->hits[ti];
@@ -220,6 +221,7 @@ int session_start(struct session *s, struct attach *at, const struct target *t,
 	s->next_step = share > 0 ? fmin(s->t0 + 0.01, s->maps_at) : s->maps_at;
 	/* the budget runs from the start: the baseline's lock probes are paid from it too */
 	budget_init(&s->b, share, s->t0, s->present, ATTACH_CORE, ATTACH_LOCKS, SESSION_HOT_SETS);
+	budget_aim(&s->b, BUDGET_AIM);
 	/* map writes tallied in BPF in every other window: a write costs one cheap trap */
 	budget_alternate(&s->b, ATTACH_WRITES, ATTACH_TALLY);
 	budget_pin_while(&s->b, pin & s->present);

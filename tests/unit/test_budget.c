@@ -17,6 +17,7 @@ struct sim {
 	double tail;			/* detached probes trap on this long (the kernel's close) */
 	int pin;			/* budget_pin_while these sets */
 	bool alt;			/* the tally alternates with the write class */
+	double aim;			/* budget_aim's part; 0: none (all of the budget) */
 	unsigned both;			/* steps with the write and the tally class attached */
 	unsigned tally_opens;		/* tally windows */
 	double attached_s[MW_CLASS__COUNT];
@@ -33,6 +34,8 @@ static void simulate(struct budget *b, struct sim *s, double share, double T,
 	bool was_open = false;
 
 	budget_init(b, share, 0, ALL, PINNED, 1 << MW_CLASS_LOCK, HOT);
+	if (s->aim > 0)
+		budget_aim(b, s->aim);
 	budget_pin_while(b, s->pin);
 	if (s->alt)
 		budget_alternate(b, 1 << MW_CLASS_WRITE, 1 << MW_CLASS_TALLY);
@@ -106,6 +109,30 @@ static void busy_writes_stay_within_budget(void)
 	EXPECT_MSG(s.max_gap <= 2.5, "windows %.2f s apart", s.max_gap);
 	EXPECT_MSG(s.opens >= T / 2.5, "%u windows", s.opens);
 	EXPECT(budget_observed(&b, T) > 0.02 && budget_observed(&b, T) < 0.1);
+}
+
+/*
+ * A capture aims at 80% of its budget (BUDGET_AIM): the same busy program spends about that
+ * part, no more, and its windows still cover the capture.
+ */
+static void aim_spends_that_part(void)
+{
+	struct sim s = { .rate = { [MW_CLASS_LOCK] = 0.001, [MW_CLASS_MAKE] = 0.002,
+				   [MW_CLASS_WRITE] = 0.2 }, .tail = 0.05, .aim = BUDGET_AIM };
+	struct sim all = s;
+	struct budget b;
+	const double T = 30, part = BUDGET_AIM;
+
+	all.aim = 0;
+	simulate(&b, &all, 0.02, T, NULL);
+	simulate(&b, &s, 0.02, T, NULL);
+	EXPECT_MSG(b.spent_s <= 0.02 * part * T * 1.2, "spent %.3f s of %.3f aimed at", b.spent_s,
+		   0.02 * part * T);
+	EXPECT_MSG(b.spent_s >= 0.02 * part * T * 0.6, "spent only %.3f s", b.spent_s);
+	EXPECT_MSG(s.attached_s[MW_CLASS_WRITE] < all.attached_s[MW_CLASS_WRITE] * 0.95,
+		   "writes attached %.2f s, %.2f s at the whole budget", s.attached_s[MW_CLASS_WRITE],
+		   all.attached_s[MW_CLASS_WRITE]);
+	EXPECT_MSG(s.last_open > T - 3, "last window at %.2f s", s.last_open);
 }
 
 /*
@@ -428,7 +455,7 @@ int main(void)
 		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
 		CASE(locks_are_windowed_apart), CASE(off_attaches_everything), CASE(parses_budgets),
 		CASE(short_capture_opens_a_window), CASE(baseline_overspend_is_seen),
-		CASE(pinned_creation_stays_while_affordable),
+		CASE(pinned_creation_stays_while_affordable), CASE(aim_spends_that_part),
 		CASE(pinned_creation_too_dear_is_windowed), CASE(work_fraction_of_windows),
 		CASE(tally_alternates_with_writes), CASE(no_tally_when_writes_stay_or_no_budget),
 	};

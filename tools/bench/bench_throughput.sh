@@ -15,6 +15,7 @@
 # run at full or at half speed for seconds at a time, probes or not.)
 #
 #   bench_throughput.sh [SECONDS]     capture duration, default 20
+#   MW_BENCH_CAPTURE_OPTS="--budget 1"  options for the capture (default none: the default budget)
 . "$(dirname "$0")/lib.sh"
 SECS=${1:-20}
 ROUNDS=${MW_BENCH_ROUNDS:-4}
@@ -62,7 +63,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		sleep 1
 		echo "start $(date +%s%N)"
 		rc=0
-		"$MW" capture -p "${!wpid}" -d "$SECS" --json "$j" >"$WORK/cap$r.out" 2>"$WORK/cap$r.err" || rc=$?
+		"$MW" capture -p "${!wpid}" -d "$SECS" ${MW_BENCH_CAPTURE_OPTS:-} --json "$j" >"$WORK/cap$r.out" 2>"$WORK/cap$r.err" || rc=$?
 		echo "end $(date +%s%N) $rc"
 	) >"$WORK/cap$r.times" &
 	c=$!
