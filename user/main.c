@@ -94,7 +94,8 @@ static const struct argp_option capture_opts[] = {
 	  "Create FILE once every probe is attached (for scripts and tests)", 0 },
 	{ "budget", OPT_BUDGET, "PCT", 0,
 	  "The most CPU the probes may cost the target, in % of one CPU (default 2%: 20 ms "
-	  "of probe CPU a second). Each class of probes whose measured cost fits stays "
+	  "of probe CPU a second; mapwatch aims at 80% of it, as a hit's price is an "
+	  "estimate). Each class of probes whose measured cost fits stays "
 	  "attached; the rest (map writes on a busy program) run in windows spread over the "
 	  "capture, and what they count is reported as sampled. 'off': every probe attached "
 	  "for the whole capture, exact counts, whatever it costs", 0 },
@@ -261,7 +262,8 @@ static const struct argp_option daemon_opts[] = {
 	  "Serve Prometheus metrics on http://ADDR:PORT/metrics (default " HTTPD_DEFAULT_LISTEN
 	  ": loopback only; [::1]:PORT for IPv6)", 2 },
 	{ "budget", DOPT_BUDGET, "PCT", 0,
-	  "The most CPU the probes may cost each process, in % of one CPU (default 1%)", 2 },
+	  "The most CPU the probes may cost each process, in % of one CPU (default 1%; each "
+	  "process's controller aims at 80% of it)", 2 },
 	{ "host-budget", DOPT_HOST_BUDGET, "PCT", 0,
 	  "The most for all processes together (default 10%): with many processes, each gets "
 	  "its share", 2 },
