@@ -332,6 +332,7 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 			b->cls[c].windows++;
 	b->open_at = now;
 	b->close_at = now + len;
+	b->starting = true;
 	/* after a window of hot classes, as long again without them (see hot) */
 	b->next_open = now + len + fmax(BUDGET_MIN_GAP_S,
 					(windowed & b->hot) && apart_active(b) ? len : 0);
@@ -342,7 +343,10 @@ int budget_step(struct budget *b, double now, bool closing, double *next)
 
 void budget_attached(struct budget *b, double now)
 {
-	if (!b->open || now <= b->open_at)
+	if (!b->open || !b->starting)
+		return;
+	b->starting = false;	/* once a window: later steps leave it be */
+	if (now <= b->open_at)
 		return;
 	b->close_at += now - b->open_at;
 	b->open_at = now;

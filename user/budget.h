@@ -79,6 +79,7 @@ struct budget {
 	int full, alt;
 	unsigned alt_turn;
 	bool open;		/* a window is open: open_sets attached */
+	bool starting;		/* it opened at the last step: budget_attached not yet told */
 	int open_sets;
 	unsigned turn;		/* windows: everything, then the apart classes alone, ... */
 	double open_at, close_at, next_open;
@@ -127,7 +128,8 @@ void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits,
 int budget_step(struct budget *b, double now, bool closing, double *next);
 /*
  * The window budget_step opened is attached now (attaching takes milliseconds): it runs its
- * length from here.
+ * length from here. Called after every step; only the first call after a window opened
+ * counts.
  */
 void budget_attached(struct budget *b, double now);
 /*
