@@ -87,6 +87,8 @@ void budget_account(struct budget *b, int cls, double attached_s, uint64_t hits,
 		return;
 	c = &b->cls[cls];
 	c->attached_s += attached_s;
+	if ((b->open || b->closed_at > 0) && (b->open_sets & (1 << cls)))
+		c->window_s += attached_s;
 	c->spent_s += cost_s;
 	c->hits += hits;
 	b->spent_s += cost_s;

@@ -44,6 +44,7 @@ struct budget_class {
 	bool windowed;		/* attached in windows; else kept attached */
 	double rate;		/* probe CPU per second attached (moving average); < 0 unknown */
 	double attached_s;	/* how long it was attached in all */
+	double window_s;	/* of it, in windows (and their closing tails); the rest kept */
 	double spent_s;		/* probe CPU it cost */
 	uint64_t hits;
 	unsigned windows;	/* windows it was attached in (0: attached throughout, or never) */

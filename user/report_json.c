@@ -193,6 +193,7 @@ static json_object *budget_json(const struct capture_meta *meta)
 		json_object_object_add(x, "windowed", json_object_new_boolean(k->windows > 0));
 		json_object_object_add(x, "windows", json_object_new_uint64(k->windows));
 		json_object_object_add(x, "attached_s", json_object_new_double(k->attached_s));
+		json_object_object_add(x, "window_s", json_object_new_double(k->window_s));
 		json_object_object_add(x, "observed_fraction",
 				       json_object_new_double(d > 0 ? k->attached_s / d : 0));
 		json_object_object_add(x, "hits", json_object_new_uint64(k->hits));

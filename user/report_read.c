@@ -52,7 +52,7 @@ static const struct member events_m[] = {
 	{ "total", T_INT }, { "lost", T_INT }, { "rejected", T_INT }, { 0 },
 };
 static const struct member class_m[] = {
-	{ "class", T_STR }, { "windowed", T_BOOL }, { "attached_s", T_NUM },
+	{ "class", T_STR }, { "windowed", T_BOOL }, { "attached_s", T_NUM }, { "window_s", T_NUM },
 	{ "observed_fraction", T_NUM }, { "hits", T_INT }, { "cpu_s", T_NUM }, { 0 },
 };
 static const struct member budget_m[] = {

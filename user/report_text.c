@@ -146,6 +146,18 @@ static void print_scaling(json_object *ov, double wf, FILE *out)
 }
 
 /* A map seen only growing: no write, no creation, and no finding names it. */
+/* The observed fraction of a budget class by name: 1 if it is not in the report. */
+static double class_observed(json_object *cls, const char *name)
+{
+	for (size_t i = 0; i < arr_len(cls); i++) {
+		json_object *c = json_object_array_get_idx(cls, i);
+
+		if (!strcmp(str(c, "class", ""), name) && get(c, "observed_fraction"))
+			return json_object_get_double(get(c, "observed_fraction"));
+	}
+	return 1;
+}
+
 static bool only_grown(json_object *mp, json_object *findings)
 {
 	const char *id = str(mp, "id", "");
@@ -250,8 +262,14 @@ void report_print_text(json_object *doc, FILE *out)
 					    "at least %.1f ms (of %" PRIu64 " seen after %s)",
 				 life < 1 ? life * 1e3 : life, u64(s, "lives_seen"),
 				 stack ? "their first write" : "creation");
-		if (!i)
+		if (!i) {
+			double mf = class_observed(cls, "make");
+
 			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n", arr_len(sl));
+			if (mf < 0.999)
+				fprintf(out, "  (counts are samples: creations were watched %.1f%% of "
+					     "the capture)\n", 100 * mf);
+		}
 		/* a map on a stack has no creation call: it is known from its first write */
 		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " %s, %" PRIu64
 			     " ended during the capture, median life: %s, peak %" PRIu64
@@ -303,18 +321,23 @@ void report_print_text(json_object *doc, FILE *out)
 	for (size_t i = 0; i < arr_len(cls); i++) {
 		json_object *c = json_object_array_get_idx(cls, i);
 
-		if (json_object_get_boolean(get(c, "windowed")))
+		double att = json_object_get_double(get(c, "attached_s"));
+		double kept = get(c, "window_s") ? att - json_object_get_double(get(c, "window_s")) : 0;
+
+		if (json_object_get_boolean(get(c, "windowed"))) {
 			fprintf(out, "\n  %-6s probes: in %" PRIu64 " window%s, attached %.2f s "
 				     "(%.1f%% of the capture), %.3f s of CPU",
 				str(c, "class", "?"), u64(c, "windows"),
-				u64(c, "windows") == 1 ? "" : "s",
-				json_object_get_double(get(c, "attached_s")),
+				u64(c, "windows") == 1 ? "" : "s", att,
 				100 * json_object_get_double(get(c, "observed_fraction")),
 				json_object_get_double(get(c, "cpu_s")));
-		else
+			/* a class kept attached while it was cheap, windowed while it was not */
+			if (kept >= 0.01)
+				fprintf(out, " (%.2f s of it kept attached, outside windows)", kept);
+		} else {
 			fprintf(out, "\n  %-6s probes: attached %.2f s, %.3f s of CPU",
-				str(c, "class", "?"), json_object_get_double(get(c, "attached_s")),
-				json_object_get_double(get(c, "cpu_s")));
+				str(c, "class", "?"), att, json_object_get_double(get(c, "cpu_s")));
+		}
 		if (!strcmp(str(c, "class", ""), "tally"))
 			fprintf(out, " (map writes counted in BPF at entry alone: %" PRIu64
 				     " of the %" PRIu64 " writes seen)", u64(ov, "writes_tallied"),

@@ -112,6 +112,11 @@ static void busy_writes_stay_within_budget(void)
 	EXPECT(!b.cls[MW_CLASS_LOCK].windowed && !b.cls[MW_CLASS_MAKE].windowed);
 	EXPECT(s.attached_s[MW_CLASS_LOCK] >= T - 0.5);
 	EXPECT(b.cls[MW_CLASS_WRITE].windowed);
+	/* time in windows (tails included) against time kept attached */
+	EXPECT_MSG(b.cls[MW_CLASS_LOCK].window_s < 0.5, "%.3f s", b.cls[MW_CLASS_LOCK].window_s);
+	EXPECT_MSG(fabs(b.cls[MW_CLASS_WRITE].window_s - b.cls[MW_CLASS_WRITE].attached_s) < 1e-6,
+		   "%.3f of %.3f s", b.cls[MW_CLASS_WRITE].window_s,
+		   b.cls[MW_CLASS_WRITE].attached_s);
 	EXPECT_MSG(s.first_open >= 0 && s.first_open < 0.2, "first window at %.2f s", s.first_open);
 	EXPECT_MSG(s.last_open > T - 2.5, "last window at %.2f s", s.last_open);
 	EXPECT_MSG(s.max_gap <= 2.5, "windows %.2f s apart", s.max_gap);

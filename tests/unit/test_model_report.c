@@ -411,6 +411,11 @@ static void report_scales_by_work(void)
 		    1 << MW_CLASS_LOCK, 1 << MW_CLASS_WRITE);
 	budget_account(&b, MW_CLASS_WRITE, 0.5, 24, 0.00048);
 	b.windows = b.cls[MW_CLASS_WRITE].windows = 3;
+	b.cls[MW_CLASS_WRITE].window_s = 0.5;
+	/* the lock class: kept attached but for one window of 0.6 s */
+	budget_account(&b, MW_CLASS_LOCK, 10, 5, 0.0001);
+	b.cls[MW_CLASS_LOCK].windows = 1;
+	b.cls[MW_CLASS_LOCK].window_s = 0.6;
 	meta.budget = &b;
 	for (int dominated = 0; dominated < 2; dominated++) {
 		meta.work = slowed;
@@ -427,6 +432,12 @@ static void report_scales_by_work(void)
 			EXPECT_MSG(json_object_get_int(jget(doc, "maps.0.sites.0.estimated_count")) ==
 					   235,
 				   "%d", json_object_get_int(jget(doc, "maps.0.sites.0.estimated_count")));
+			EXPECT_MSG(strstr(text, "lock   probes: in 1 window, attached 10.00 s "
+						"(100.0% of the capture), 0.000 s of CPU (9.40 s of "
+						"it kept attached, outside windows)") &&
+					   !strstr(text, "0.000 s of CPU (0.") &&
+					   strstr(text, "write  probes: in 3 windows"),
+				   "%s", text);
 			EXPECT_MSG(strstr(text, "did 4.3% of its work then") &&
 					   strstr(text, "(sampled: ~"),
 				   "%s", text);
