@@ -967,7 +967,13 @@ static void on_grow(struct mw_model *m, const struct mw_call_rec *r)
 		}
 	}
 	set_type(m, mp, record_maptype(r));
-	mp->growths++;
+	/*
+	 * A Swiss map's first group (growToSmall) is its lazy first allocation, as a bucket
+	 * map's first bucket is (allocated in mapassign, no growth): "growths 1" on a map of
+	 * two entries read as a growth it never needed.
+	 */
+	if (r->fn != PROBE_SWISS_GROW_TO_SMALL)
+		mp->growths++;
 	mp->dirty = true;
 	/*
 	 * Its new tables (a same-size grow of a map whose deletes left overflow buckets too): what

@@ -473,6 +473,29 @@ static void growths_of_other_maps_are_theirs(void)
 	model_free(&m);
 }
 
+/*
+ * A Swiss map's first group (growToSmall) is its first allocation, not a growth; a table
+ * that grows (growToTable) is one.
+ */
+static void first_group_is_no_growth(void)
+{
+	struct mw_model m;
+	struct mw_call_rec g = write_at(HDR, 1000, 0, 0, 77);
+	struct mw_map *mp;
+
+	model_init(&m, &gb, layout, 0);
+	g.fn = PROBE_SWISS_GROW_TO_SMALL;
+	EXPECT(!model_ingest(&m, &g, sizeof(g)));
+	mp = map_at(&m, HDR);
+	EXPECT_MSG(mp && mp->growths == 0, "growths %lu", mp ? mp->growths : 99);
+	g = write_at(HDR, 2000, 8, 8, 77);
+	g.fn = PROBE_SWISS_GROW_TO_TABLE;
+	EXPECT(!model_ingest(&m, &g, sizeof(g)));
+	mp = map_at(&m, HDR);
+	EXPECT_MSG(mp && mp->growths == 1, "growths %lu", mp ? mp->growths : 99);
+	model_free(&m);
+}
+
 /* Grown while the growth probes were detached: its headers' B shows at least how often. */
 static void growths_shown_by_B(void)
 {
@@ -590,6 +613,7 @@ int main(void)
 		CASE(object_states), CASE(live_map_validates), CASE(ended_maps_keep_their_last_state),
 		CASE(emptied_map_stays_the_same), CASE(regrown_map_stays_while_held),
 		CASE(growths_of_other_maps_are_theirs), CASE(growths_shown_by_B),
+		CASE(first_group_is_no_growth),
 		CASE(structure_alone), CASE(short_lived_by_site), CASE(short_lived_without_gc),
 	};
 	char path[512], err[256];
