@@ -91,7 +91,8 @@ static const struct argp_option capture_opts[] = {
 	  "contention_ms=100 contention_map_pct=50 shrink_ratio=16 shrink_min_mib=1 stall_s=5 churn_rebuilds_per_s=1 "
 	  "churn_copied_per_s=10000", 0 },
 	{ "ready-file", OPT_READY, "FILE", 0,
-	  "Create FILE once every probe is attached (for scripts and tests)", 0 },
+	  "Create FILE once the map-write probes are first attached, i.e. after the lock "
+	  "baseline (for scripts and tests)", 0 },
 	{ "budget", OPT_BUDGET, "PCT", 0,
 	  "The most CPU the probes may cost the target, in % of one CPU (default 2%: 20 ms "
 	  "of probe CPU a second; mapwatch aims at 80% of it, as a hit's price is an "
