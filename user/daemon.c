@@ -612,7 +612,7 @@ static void on_disc(const struct disc_event *ev, void *ctx)
 		 */
 		if (!proc_stat_read(ev->pid, comm, &state, &flags, &start) && strcmp(comm, ev->comm))
 			return;
-		v = watchset_exec(&d->ws, ev->pid, ev->start, &pf);
+		v = watchset_exec(&d->ws, ev->pid, ev->start, ev->comm, &pf);
 		if (v == WATCH_GONE) {
 			/* gone before it could be read: said if its name is one a rule wants */
 			if (watch_rules_name(d->rules, ev->comm)) {
@@ -809,7 +809,7 @@ static int reload(struct daemon *d)
 				g_array_append_val(gone, pid);
 		}
 		for (guint i = 0; i < gone->len; i++)
-			watchset_exec(&d->ws, g_array_index(gone, pid_t, i), 0, NULL);
+			watchset_exec(&d->ws, g_array_index(gone, pid_t, i), 0, NULL, NULL);
 		g_array_free(gone, TRUE);
 	}
 	return 0;

@@ -307,10 +307,13 @@ const struct watched *watchset_find(const struct watchset *ws, pid_t pid)
 }
 
 /* Keep pidfd (opened before pf was read, still live after) for the process of pf. */
-static struct watched *keep(struct watchset *ws, const struct proc_facts *pf, int pidfd)
+/* comm: the exec event's that found it; NULL: the image's own */
+static struct watched *keep(struct watchset *ws, const struct proc_facts *pf, int pidfd,
+			    const char *comm)
 {
 	struct watched *w = g_new0(struct watched, 1);
 
+	snprintf(w->event_comm, sizeof(w->event_comm), "%s", comm ? comm : pf->comm);
 	w->pid = pf->pid;
 	w->pidfd = pidfd;
 	w->start = pf->start;
@@ -334,7 +337,7 @@ const struct watched *watchset_add(struct watchset *ws, const struct proc_facts 
 		close(pidfd);
 		return NULL;
 	}
-	return keep(ws, pf, pidfd);
+	return keep(ws, pf, pidfd, NULL);
 }
 
 /* The facts of the process that has pid now, read under a pidfd; -1 if it is gone. */
@@ -358,7 +361,7 @@ static int read_under_pidfd(struct watchset *ws, pid_t pid, struct proc_facts *p
 }
 
 enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long long start,
-				 struct proc_facts *out)
+				 const char *comm, struct proc_facts *out)
 {
 	struct proc_facts local, *pf = out ? out : &local;
 	struct watched *w;
@@ -378,10 +381,17 @@ enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long l
 		unwatch(ws, w, "exited");
 		w = NULL;
 	}
+	if (w && comm && strcmp(comm, w->event_comm) && !strcmp(comm, pf->comm) &&
+	    pf->dev == w->facts.dev && pf->ino == w->facts.ino) {
+		/* the event of the image an earlier image's late event found: watched already */
+		snprintf(w->event_comm, sizeof(w->event_comm), "%s", comm);
+		close(pidfd);
+		return WATCH_YES;
+	}
 	v = watch_decide(ws->rules, pf);
 	if (!w) {
 		if (v == WATCH_YES)
-			keep(ws, pf, pidfd);
+			keep(ws, pf, pidfd, comm);
 		else
 			close(pidfd);
 		return v;
@@ -396,6 +406,7 @@ enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long l
 	}
 	/* a new image in the same process: its probes went with the old one */
 	w->facts = *pf;
+	snprintf(w->event_comm, sizeof(w->event_comm), "%s", comm ? comm : pf->comm);
 	w->images++;
 	if (ws->ops && ws->ops->reexec)
 		ws->ops->reexec(w, ws->ctx);
@@ -413,7 +424,7 @@ enum watch_verdict watchset_found(struct watchset *ws, pid_t pid, unsigned long 
 		*f = w->facts;
 		return WATCH_YES;
 	}
-	return watchset_exec(ws, pid, start, pf);
+	return watchset_exec(ws, pid, start, NULL, pf);
 }
 
 bool watchset_exit(struct watchset *ws, pid_t pid, unsigned long long start, int status)

@@ -88,6 +88,7 @@ struct watched {
 	unsigned long long start;
 	unsigned images;		/* 1, + 1 per re-exec into a watched Go program */
 	struct proc_facts facts;	/* of the current image */
+	char event_comm[16];		/* the comm of the exec event that found this image */
 };
 
 struct watch_ops {
@@ -108,12 +109,17 @@ void watchset_init(struct watchset *ws, const struct watch_rules *r,
 /* Every process still watched is unwatched ("stopping"), every pidfd closed. */
 void watchset_free(struct watchset *ws);
 /*
- * A process ran exec, or was found running (start from the event; 0: any). Reads its facts,
- * decides, and watches, re-watches (re-exec) or unwatches it. Returns the verdict; facts in
- * pf if not NULL.
+ * A process ran exec, or was found running (start from the event; 0: any; comm: the exec
+ * event's, NULL if none). Reads its facts, decides, and watches, re-watches (re-exec) or
+ * unwatches it. Returns the verdict; facts in pf if not NULL.
+ *
+ * An event read late can find the next image already in place (a shell's `env PROG`: the
+ * event of env's exec, read after env ran exec in turn): that image is watched, and its own
+ * event, when it comes, is no re-exec. It is known by its comm: another than the event's
+ * that found the image, and the image's own.
  */
 enum watch_verdict watchset_exec(struct watchset *ws, pid_t pid, unsigned long long start,
-				 struct proc_facts *pf);
+				 const char *comm, struct proc_facts *pf);
 /*
  * A process found running (a scan of /proc): as watchset_exec, but one already watched with
  * the same executable is left as it is (a scan is not an exec). Facts in pf if not NULL.

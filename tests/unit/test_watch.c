@@ -253,7 +253,7 @@ static void pidfd_lifecycle(void)
 
 	/* a process that is gone cannot be added, nor decided */
 	EXPECT(!watchset_add(&ws, &pf));
-	EXPECT(watchset_exec(&ws, b, 0, NULL) == WATCH_GONE);
+	EXPECT(watchset_exec(&ws, b, 0, NULL, NULL) == WATCH_GONE);
 	kill(a, SIGKILL);
 	waitpid(a, NULL, 0);
 	watchset_free(&ws);
@@ -279,18 +279,36 @@ static void pid_reused(void)
 	w = (struct watched *)watchset_find(&ws, c);
 	w->start--;
 	/* an exec event for the process that has the PID now: it is not the one watched */
-	EXPECT(watchset_exec(&ws, c, pf.start, NULL) == WATCH_NO_RULE);
+	EXPECT(watchset_exec(&ws, c, pf.start, NULL, NULL) == WATCH_NO_RULE);
 	snprintf(want, sizeof(want), "watch %d;unwatch %d exited;", c, c);
 	EXPECT_MSG(!strcmp(said->str, want), "%s", said->str);
 	EXPECT(!watchset_find(&ws, c));
 	/* an exec event that names another start than the process's is about another process */
 	g_string_truncate(said, 0);
-	EXPECT(watchset_exec(&ws, c, pf.start + 1, NULL) == WATCH_GONE && !said->len);
+	EXPECT(watchset_exec(&ws, c, pf.start + 1, NULL, NULL) == WATCH_GONE && !said->len);
+
+	/*
+	 * Watched from the late event of an earlier image (its comm "env"): the event of the
+	 * image watched, when it comes, is no re-exec; an exec after that is one.
+	 */
+	g_string_truncate(said, 0);
+	EXPECT(!proc_facts_read(c, &pf) && watchset_add(&ws, &pf));
+	w = (struct watched *)watchset_find(&ws, c);
+	snprintf(w->event_comm, sizeof(w->event_comm), "env");
+	EXPECT(watchset_exec(&ws, c, pf.start, pf.comm, NULL) == WATCH_YES);
+	snprintf(want, sizeof(want), "watch %d;", c);
+	EXPECT_MSG(!strcmp(said->str, want) && !strcmp(w->event_comm, pf.comm), "%s",
+		   said->str);
+	EXPECT(watchset_exec(&ws, c, pf.start, pf.comm, NULL) == WATCH_NO_RULE);
+	snprintf(want, sizeof(want), "watch %d;unwatch %d re-exec", c, c);
+	EXPECT_MSG(!strncmp(said->str, want, strlen(want)), "%s", said->str);
+	EXPECT(!watchset_find(&ws, c));
+	g_string_truncate(said, 0);
 
 	/* a rule that names it: decided, and not watched (a fork of this test is not Go) */
 	snprintf(err, sizeof(err), "%d", c);
 	EXPECT(!watch_rules_add(&r, "pid", err, err, sizeof(err)));
-	EXPECT(watchset_exec(&ws, c, pf.start, NULL) == WATCH_NOT_GO);	/* a fork of this test */
+	EXPECT(watchset_exec(&ws, c, pf.start, NULL, NULL) == WATCH_NOT_GO);	/* a fork of this test */
 	EXPECT(!said->len);
 	kill(c, SIGKILL);
 	waitpid(c, NULL, 0);

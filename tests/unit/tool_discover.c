@@ -77,7 +77,7 @@ static void on_event(const struct disc_event *ev, void *ctx)
 		watchset_exit(&t->ws, ev->pid, ev->start, ev->exit_code);
 		return;
 	}
-	v = watchset_exec(&t->ws, ev->pid, ev->start, &pf);
+	v = watchset_exec(&t->ws, ev->pid, ev->start, ev->comm, &pf);
 	if (ev->kind == DISC_FOUND) {
 		t->found++;
 		if (v == WATCH_NO_RULE || v == WATCH_GONE)
