@@ -306,8 +306,10 @@ const struct watched *watchset_find(const struct watchset *ws, pid_t pid)
 	return g_hash_table_lookup(ws->by_pid, GINT_TO_POINTER(pid));
 }
 
-/* Keep pidfd (opened before pf was read, still live after) for the process of pf. */
-/* comm: the exec event's that found it; NULL: the image's own */
+/*
+ * Keep pidfd (opened before pf was read, still live after) for the process of pf; comm: the
+ * exec event's that found it (NULL: the image's own).
+ */
 static struct watched *keep(struct watchset *ws, const struct proc_facts *pf, int pidfd,
 			    const char *comm)
 {
