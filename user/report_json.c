@@ -177,7 +177,8 @@ static json_object *budget_json(const struct capture_meta *meta)
 	json_object_object_add(o, "pct", b->share > 0 ? json_object_new_double(b->share * 100) : NULL);
 	json_object_object_add(o, "allowed_cpu_s",
 			       b->share > 0 ? json_object_new_double(b->share * d) : NULL);
-	json_object_object_add(o, "aim_pct", b->share > 0 ? json_object_new_double(b->aim * 100) : NULL);
+	json_object_object_add(o, "aim_pct",
+			       b->share > 0 ? json_object_new_double(b->aim * 100) : NULL);
 	json_object_object_add(o, "spent_cpu_s", json_object_new_double(b->spent_s));
 	json_object_object_add(o, "spent_pct", json_object_new_double(d > 0 ? 100 * b->spent_s / d : 0));
 	json_object_object_add(o, "windows", json_object_new_uint64(b->windows));

@@ -56,7 +56,8 @@ static const struct member class_m[] = {
 	{ "observed_fraction", T_NUM }, { "hits", T_INT }, { "cpu_s", T_NUM }, { 0 },
 };
 static const struct member budget_m[] = {
-	{ "pct", T_NUM }, { "allowed_cpu_s", T_NUM }, { "aim_pct", T_NUM }, { "spent_cpu_s", T_NUM },
+	{ "pct", T_NUM }, { "allowed_cpu_s", T_NUM }, { "aim_pct", T_NUM },
+	{ "spent_cpu_s", T_NUM },
 	{ "spent_pct", T_NUM }, { "windows", T_INT }, { "classes", T_ARR, class_m }, { 0 },
 };
 static const struct member overhead_m[] = {

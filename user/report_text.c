@@ -267,8 +267,8 @@ void report_print_text(json_object *doc, FILE *out)
 
 			fprintf(out, "\nSHORT-LIVED MAPS, BY CREATION SITE (%zu)\n", arr_len(sl));
 			if (mf < 0.999)
-				fprintf(out, "  (counts are samples: creations were watched %.1f%% of "
-					     "the capture)\n", 100 * mf);
+				fprintf(out, "  (counts are samples: creations were watched "
+					     "%.1f%% of the capture)\n", 100 * mf);
 		}
 		/* a map on a stack has no creation call: it is known from its first write */
 		fprintf(out, "  %s %s %s (%s:%" PRIu64 "): %" PRIu64 " %s, %" PRIu64
@@ -312,8 +312,10 @@ void report_print_text(json_object *doc, FILE *out)
 			json_object_get_double(get(bud, "pct")),
 			json_object_get_double(get(bud, "allowed_cpu_s")));
 		if (get(bud, "aim_pct"))
-			fprintf(out, ", aimed at %.3g%%", json_object_get_double(get(bud, "aim_pct")));
-		fprintf(out, ": spent %.3f s (%.2f%%)", json_object_get_double(get(bud, "spent_cpu_s")),
+			fprintf(out, ", aimed at %.3g%%",
+				json_object_get_double(get(bud, "aim_pct")));
+		fprintf(out, ": spent %.3f s (%.2f%%)",
+			json_object_get_double(get(bud, "spent_cpu_s")),
 			json_object_get_double(get(bud, "spent_pct")));
 	} else if (bud) {
 		fprintf(out, "\n  no budget (--budget off): every probe attached throughout");
@@ -321,9 +323,10 @@ void report_print_text(json_object *doc, FILE *out)
 	for (size_t i = 0; i < arr_len(cls); i++) {
 		json_object *c = json_object_array_get_idx(cls, i);
 
-		double att = json_object_get_double(get(c, "attached_s"));
-		double kept = get(c, "window_s") ? att - json_object_get_double(get(c, "window_s")) : 0;
+		double att = json_object_get_double(get(c, "attached_s")), kept = 0;
 
+		if (get(c, "window_s"))
+			kept = att - json_object_get_double(get(c, "window_s"));
 		if (json_object_get_boolean(get(c, "windowed"))) {
 			fprintf(out, "\n  %-6s probes: in %" PRIu64 " window%s, attached %.2f s "
 				     "(%.1f%% of the capture), %.3f s of CPU",
@@ -333,7 +336,8 @@ void report_print_text(json_object *doc, FILE *out)
 				json_object_get_double(get(c, "cpu_s")));
 			/* a class kept attached while it was cheap, windowed while it was not */
 			if (kept >= 0.01)
-				fprintf(out, " (%.2f s of it kept attached, outside windows)", kept);
+				fprintf(out, " (%.2f s of it kept attached, outside windows)",
+					kept);
 		} else {
 			fprintf(out, "\n  %-6s probes: attached %.2f s, %.3f s of CPU",
 				str(c, "class", "?"), att, json_object_get_double(get(c, "cpu_s")));

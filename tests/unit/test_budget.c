@@ -22,7 +22,7 @@ struct sim {
 	unsigned tally_opens;		/* tally windows */
 	double attached_s[MW_CLASS__COUNT];
 	double first_open, last_open, max_gap;	/* of the write class's windows */
-	double lock_alone_s, max_lock_alone_s;	/* windowed lock class attached without writes */
+	double lock_alone_s, max_lock_alone_s;	/* windowed lock class on without writes */
 	unsigned opens;
 };
 
@@ -489,7 +489,8 @@ int main(void)
 		CASE(busy_writes_stay_within_budget), CASE(saturated_loop_gets_rare_windows),
 		CASE(quiet_program_keeps_everything_attached), CASE(dearer_window_closes_early),
 		CASE(load_change_moves_classes_into_windows), CASE(costly_windows_are_spaced_out),
-		CASE(locks_are_windowed_apart), CASE(lock_windows_end), CASE(off_attaches_everything), CASE(parses_budgets),
+		CASE(locks_are_windowed_apart), CASE(lock_windows_end),
+		CASE(off_attaches_everything), CASE(parses_budgets),
 		CASE(short_capture_opens_a_window), CASE(baseline_overspend_is_seen),
 		CASE(pinned_creation_stays_while_affordable), CASE(aim_spends_that_part),
 		CASE(pinned_creation_too_dear_is_windowed), CASE(work_fraction_of_windows),
